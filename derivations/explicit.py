@@ -69,6 +69,8 @@ def _ev(e, table, dims):
             from .steps import inv
             return inv(base)
         return base ** e.exp
+    if isinstance(e, sp.Determinant):
+        return sp.expand(_ev(e.arg, table, dims).det())
     if isinstance(e, sp.Trace):
         return _ev(e.arg, table, dims).trace()
     if isinstance(e, DiagonalOf):
@@ -88,6 +90,12 @@ def _ev(e, table, dims):
         return out
     if isinstance(e, ElementwiseApplyFunction):
         return _ev(e.expr, table, dims).applyfunc(e.function)
+    if isinstance(e, sp.Sum):
+        import itertools
+        names = [lim[0] for lim in e.limits]
+        ranges = [range(_dim(lim[1], dims), _dim(lim[2], dims) + 1) for lim in e.limits]
+        return sum((_ev(e.function.subs(dict(zip(names, vals)), simultaneous=True), table, dims)
+                    for vals in itertools.product(*ranges)), sp.Integer(0))
     if isinstance(e, MatrixElement):
         m = _ev(e.parent, table, dims)
         return m[int(e.i), int(e.j)]
