@@ -37,6 +37,8 @@ def build_document() -> Document:
     try:  # filled in as the derivation grows
         from .objective import objective_sections
         sections.extend(objective_sections())
+        from .codegen import codegen_section
+        sections.append(codegen_section())
     except ImportError:
         pass
     try:
