@@ -27,6 +27,49 @@ class Document:
         return all(s.holds for s in self.sections)
 
 
+def cache_key() -> str:
+    """Hash of the derivation sources and the SymPy version: a cached document is reused only if both match."""
+    import hashlib
+    from pathlib import Path
+
+    import sympy
+    h = hashlib.sha256(sympy.__version__.encode())
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        h.update(path.name.encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def load_or_build(cache_dir=None) -> Document:
+    """The document from the on-disk cache when its key matches, else built (and cached).
+
+    Tests call :func:`build_document` directly so that every proof is recomputed; the command
+    line uses this to skip the ~50 s rebuild when nothing changed.
+    """
+    import os
+    import pickle
+    import tempfile
+    from pathlib import Path
+
+    root = Path(cache_dir or os.environ.get("BETAVAE_CACHE", Path.home() / ".cache" / "betavae-audit"))
+    path = root / f"document-{cache_key()}.pickle"
+    try:
+        with open(path, "rb") as fh:
+            return pickle.load(fh)
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+        pass
+    doc = build_document()
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=root, suffix=".tmp")
+        with os.fdopen(fd, "wb") as fh:
+            pickle.dump(doc, fh)
+        os.replace(tmp, path)
+    except (OSError, pickle.PicklingError, TypeError, AttributeError):
+        pass   # caching is an optimisation; an unpicklable or unwritable cache is not an error
+    return doc
+
+
 @lru_cache(maxsize=None)
 def build_document() -> Document:
     from .gaussian import engine_section
