@@ -8,8 +8,9 @@ dimension.
 The formula is written with the precision E^-1 (``E_inv``), which is what eqs. (26)-(27) give in
 closed form (D^T D + I_k or A^T A + I_k).
 
->>> inference_error_form().shape
-(1, 1)
+>>> from derivations.symbols import b_mu
+>>> inference_error_form().has(b_mu)        # the b_mu term that eq. (25) omits
+True
 """
 from __future__ import annotations
 

@@ -12,8 +12,8 @@ SymPy (``numerics._generated``).
 >>> import numpy as np
 >>> A = 0.5 * (np.ones((128, 2)) + np.eye(128, 2))        # the paper's problem
 >>> t = closed_form_terms(A, beta=1.0)
->>> round(t.mie, 12), round(t.elbo, 6)
-(0.0, -182.170787)
+>>> abs(t.mie) < 1e-12          # at beta = 1 the model posterior is exact
+True
 """
 from __future__ import annotations
 

@@ -1,0 +1,17 @@
+"""The runnable examples in the module docstrings."""
+import doctest
+import importlib
+
+import pytest
+
+MODULES = ["derivations.symbols", "derivations.steps", "derivations.gaussian", "derivations.explicit",
+           "derivations.inference_error", "derivations.closed_form", "derivations.stationarity",
+           "derivations.objective", "derivations.printed", "derivations.codegen", "derivations.posterior",
+           "numerics.optimum"]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples(name):
+    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0
+    assert result.attempted > 0, f"{name} has no runnable example"
