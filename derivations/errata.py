@@ -69,7 +69,7 @@ def _spd_point(n, seed):
 
 
 def compare(equation, title, printed_expr, derived_expr, *, text=None, reading=None, simplifier=None,
-            stationarity=False, condition: dict | None = None, condition_text: str = "", free_of=(),
+            stationarity=False, claims_derivative=False, condition: dict | None = None, condition_text: str = "", free_of=(),
             kind="", corrected=None, display=None) -> Comparison:
     """Decide the verdict for one printed-vs-derived pair of explicit (concrete) expressions."""
     simplify = simplifier or (lambda e: sp.expand(sp.powsimp(sp.expand(e), combine="exp")))
@@ -101,6 +101,13 @@ def compare(equation, title, printed_expr, derived_expr, *, text=None, reading=N
                 break
         if ratio is not None and ratio.is_number and ratio != 0:
             scaled = (printed_m - ratio * derived_m).applyfunc(simplify)
+            if all(v == 0 for v in scaled) and claims_derivative:
+                return Comparison(equation, title, text, reading, shown_printed, shown_derived, "erratum",
+                                  f"printed = ({ratio}) x the derived dL/dtheta, but the equation states that it IS "
+                                  f"dL/dtheta; printed - derived = ({ratio - 1}) x derived (non-zero). The condition "
+                                  f"0 = dL/dtheta, and so every conclusion drawn from it, is unchanged.",
+                                  corrected=shown_derived, kind=f"derivative off by a factor {ratio} (zero set unchanged)",
+                                  details={"factor": ratio, "severity": "cosmetic"})
             if all(v == 0 for v in scaled):
                 return Comparison(equation, title, text, reading, shown_printed, shown_derived, "equivalent-condition",
                                   f"printed = ({ratio}) x derived dL/dtheta: the condition 0 = expr is the same, "
@@ -231,8 +238,7 @@ def _stationarity():
     C = concrete(n, kk)
     for eq, name in names.items():
         derived = explicit(G[name], n, kk)
-        out.append(compare(eq, f"dL/d{name}", builders[eq](C), derived, stationarity=True,
-                           kind="sign/scale of a derivative (zero set unchanged)"))
+        out.append(compare(eq, f"dL/d{name}", builders[eq](C), derived, stationarity=True, claims_derivative=True))
     C0 = _concrete_namespace(n, kk, zero_biases=True)
     zero_b = {**{v: 0 for v in C.b_mu}, **{v: 0 for v in C.b_D}}
     for line, name in ((1, "W_mu"), (2, "D"), (3, "W_sigma"), (4, "b_sigma")):
@@ -290,7 +296,8 @@ def _appendix_b():
     quad = expect_polynomial((zs.T * Am.T * Am * zs)[0, 0], list(zs), sp.zeros(n_, 1), Sz)
     out.append(compare("37", "E[z^T A^T A z]", (Am * Sz * Am.T).trace(), quad))
     # (38), (39), (40): per-sample terms with the pieces given symbolically
-    r_sq, tr_dds, mu_sq, tr_S, tr_log_S = sp.symbols("r2 TrDDS mu2 TrS TrlogS", real=True)
+    r_sq, tr_dds, mu_sq, tr_S = sp.symbols("r2 TrDDS mu2 TrS", positive=True)
+    tr_log_S = sp.Symbol("TrlogS", real=True)
     Nn, kk_ = sp.symbols("N k", positive=True, integer=True)
     derived38 = -Nn * sp.log(2 * sp.pi) / 2 - r_sq / 2 - tr_dds / 2
     out.append(compare("38", "Per-sample reconstruction term", P.printed_38(r_sq, tr_dds), derived38,

@@ -64,7 +64,8 @@ READING = {
     "38": "'(·)2' read as the squared norm; 'up to constants' read as additive constants.",
     "43": "'(Dbµ + bD)D' read as the row vector (D b_mu + b_D)^T D, i.e. [D^T (D b_mu + b_D)]_a.",
     "46": "Same exponent reading as 23.3 (Einstein sum over b inside the exponent).",
-    "47": "'WσC(Wσ)>': C is not defined anywhere in the paper; read as Sigma (= Sigma_x), as in (44) and (23).",
+    "47": "'WσC(Wσ)>': C is not defined anywhere in the paper (a notational slip of the paper, since Sigma is "
+          "extracted correctly everywhere else); read as Sigma (= Sigma_x), as in (44) and (23).",
     "58": "The left side is printed as p_theta(x|z); the right side is Bayes' rule for p_theta(z|x).",
     "59": "Printed mean '(DD> + IN)−1D>' has no x; printed covariance is N x N.",
     "61": "Inside the KL the second argument is printed p_theta(x|z); read as the model posterior p_theta(z|x) that "
