@@ -193,6 +193,16 @@ def optimum_section(n: int = 3, kk: int = 2) -> Section:
         sec.add(prove(f"optimum.kl.{label}", f"KL at the optimum ({label}) = (1/2) sum log max(lambda_i/beta, 1)",
                       vals["kl"], closed["kl"].subs(regime), concrete_method(n, kk),
                       simplifier=lambda e: sp.simplify(sp.expand_log(e, force=True))))
+    # data log-likelihood E_x log N(x; 0, D D^T + I) (eq. 57) at the optimum, both regimes
+    for label, pt, regime in (("active", active, {lams[i]: beta + u[i] ** 2 for i in range(kk)}),
+                              ("collapsed2", {ds[0]: sp.sqrt(lams[0] - beta), ds[1]: 0},
+                               {lams[0]: beta + u[0] ** 2, lams[1]: beta / (1 + u[1] ** 2)})):
+        C_ev = (Dm * Dm.T + sp.eye(n)).subs(pt)
+        ll = (-sp.Rational(n, 2) * sp.log(2 * sp.pi) - sp.log(C_ev.det()) / 2
+              - (C_ev.inv() * Sx).trace() / 2).subs(regime)
+        closed_ll = (closed_form_totals(n, eigs)["log_likelihood"] + (sp.Integer(n) - kk) / 2 - rest / 2).subs(regime)
+        sec.add(prove(f"optimum.loglik.{label}", f"E_x log N(x; 0, D D^T + I) at the optimum ({label}) = closed form",
+                      ll, closed_ll, concrete_method(n, kk), equation="57", simplifier=_log_factor_simplify))
     # which stationary point is best: the gain of an active unit
     gain = (lam - beta - beta * sp.log(lam / beta)) / 2
     sec.add(prove("optimum.gain_zero", "gain of activating a unit, g(lambda) = (lambda - beta - beta log(lambda/beta))/2, vanishes at lambda = beta",
@@ -289,6 +299,12 @@ def tie_section() -> Section:
                       -sp.log(s_opt), 2 * mode_kl(1 + a1, bet), "scalar, per unit",
                       simplifier=lambda e: sp.simplify(sp.expand_log(sp.simplify(e), force=True))))
     return sec
+
+
+def _log_factor_simplify(e):
+    e = sp.simplify(e)
+    e = e.replace(sp.log, lambda arg: sp.log(sp.factor(arg)))
+    return sp.simplify(sp.expand_log(e, force=True))
 
 
 def _tie_simplify(e):
