@@ -175,14 +175,6 @@ def substitute_concrete(expr, n: int = 3, kk: int = 2):
 
 
 @lru_cache(maxsize=None)
-def objective_sections() -> list[Section]:
-    from .stationarity import stationarity_section
-    from .closed_form import closed_form_sections
-    from .inference_error import inference_error_section
-    return [objective_section(), stationarity_section(), inference_error_section(), *closed_form_sections()]
-
-
-@lru_cache(maxsize=None)
 def objective_section(n: int = 3, kk: int = 2) -> Section:
     sec = Section("eq21", "The data-integrated objective (eq. 21, Appendix B-A)",
                   "L(beta) = E_x[ E_q log p(x|z) - beta KL(q(z|x) || p(z)) ] with x ~ N(0, Sigma_x), "
