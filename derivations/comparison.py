@@ -10,6 +10,8 @@ Verdicts (decided by :func:`derivations.errata.compare` from computed residuals,
 ``equivalent-condition``
     a stationarity condition ``0 = expr`` whose printed ``expr`` is a non-zero multiple of the
     derived one: the condition (its zero set) is the same, the printed derivative value is not.
+``conditional``
+    equal once a stated condition holds (``details['condition']``), e.g. b_mu = 0 at the optimum.
 ``erratum``
     a genuine mismatch: ``corrected`` is the derived form, ``evidence`` holds the non-zero
     symbolic difference and a numeric counterexample.
@@ -18,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-VERDICTS = ("confirmed", "confirmed-up-to-constant", "equivalent-condition", "erratum")
+VERDICTS = ("confirmed", "confirmed-up-to-constant", "equivalent-condition", "conditional", "erratum")
 
 
 @dataclass(frozen=True)

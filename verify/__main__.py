@@ -1,0 +1,4 @@
+"""``python -m verify ...`` is the same as ``betavae-audit ...``."""
+from verify.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,248 @@
+"""``betavae-audit``: command-line driver of the audit.
+
+Subcommands are declared as :class:`Command` records in :data:`COMMANDS`; adding one (audit,
+curve, optimal-beta, stationary, train, crosscheck, ...) means writing its ``configure`` and
+``run`` functions and appending a record. Today there is one:
+
+``derive --out DIR [--no-pdf] [--json]``
+    builds the SymPy derivation, writes ``DIR/derivations.tex``, ``DIR/errata.json`` and (when
+    pdflatex is available) ``DIR/derivations.pdf``, and prints a summary.
+
+Exit status: 0 on success; 1 when a derivation step does not hold or the PDF failed to compile
+(the outputs are written all the same); 2 on a usage error, reported as exactly one line
+``error: <argument>: <problem>`` on stderr, before anything is written.
+
+>>> main(["derive", "--frobnicate"])      # doctest: +SKIP
+error: --frobnicate: unrecognized argument
+2
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from . import __version__
+
+PROG = "betavae-audit"
+
+
+class UsageError(Exception):
+    """A problem with the command line; its message is one line naming the argument."""
+
+
+class OneLineArgumentParser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors raise :class:`UsageError` instead of printing usage and exiting."""
+
+    def error(self, message: str):
+        raise UsageError(one_line_usage_message(message))
+
+
+def one_line_usage_message(message: str) -> str:
+    """argparse's wording, reshaped to ``<argument>: <problem>`` on one line.
+
+    >>> one_line_usage_message("argument --out: expected one argument")
+    '--out: expected one argument'
+    >>> one_line_usage_message("the following arguments are required: --out")
+    '--out: required'
+    """
+    message = " ".join(message.split())
+    match = re.fullmatch(r"argument (\S+?): (.*)", message)
+    if match:
+        return f"{match.group(1)}: {match.group(2)}"
+    match = re.fullmatch(r"the following arguments are required: (.*)", message)
+    if match:
+        return f"{match.group(1)}: required"
+    match = re.fullmatch(r"unrecognized arguments: (\S+).*", message)
+    if match:
+        return f"{match.group(1)}: unrecognized argument"
+    return message
+
+
+@dataclass(frozen=True)
+class Command:
+    """A subcommand: its name, one-line help, how to add its arguments, and what it runs."""
+
+    name: str
+    help: str
+    configure: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+
+
+# --------------------------------------------------------------------------------------------
+# Output directories
+# --------------------------------------------------------------------------------------------
+
+def output_dir_problem(path: Path | str, file_names: tuple[str, ...] = ()) -> str | None:
+    """Why ``path`` cannot serve as an output directory, or None if it can (creating it if needed).
+
+    Nothing is created or written here.
+
+    >>> output_dir_problem(Path(__file__))  # doctest: +ELLIPSIS
+    "'...cli.py' exists and is not a directory"
+    """
+    if str(path) == "":
+        return "empty path"
+    path = Path(path)
+    if path.exists():
+        if not path.is_dir():
+            return f"'{path}' exists and is not a directory"
+        if not os.access(path, os.W_OK | os.X_OK):
+            return f"directory '{path}' is not writable"
+        for name in file_names:
+            if (path / name).is_dir():
+                return f"'{path / name}' is a directory, cannot write the file {name} there"
+        return None
+    ancestor = nearest_existing_ancestor(path)
+    if not ancestor.is_dir():
+        return f"cannot create '{path}': '{ancestor}' is not a directory"
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        return f"cannot create '{path}': '{ancestor}' is not writable"
+    return None
+
+
+def nearest_existing_ancestor(path: Path) -> Path:
+    """The closest ancestor of ``path`` (possibly ``.``) that exists (as a file or directory)."""
+    current = path
+    while not current.exists() and not current.is_symlink():
+        parent = current.parent
+        if parent == current:
+            break
+        current = parent
+    return current
+
+
+def prepare_output_dir(path: Path) -> None:
+    """Create the directory (with parents); a failure is a usage error on --out."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"--out: cannot create '{path}': {exc.strerror or exc}") from None
+
+
+# --------------------------------------------------------------------------------------------
+# derive
+# --------------------------------------------------------------------------------------------
+
+def configure_derive(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", metavar="DIR", help="output directory (created if missing); required")
+    parser.add_argument("--no-pdf", action="store_true", help="do not compile the PDF")
+    parser.add_argument("--json", action="store_true", help="print the summary as one JSON document")
+
+
+def derive_summary(doc, result, pdf_requested: bool) -> dict:
+    """The facts ``derive`` reports, as plain data (what ``--json`` prints)."""
+    from derivations.latex import verdict_counts
+    steps = [step for section in doc.sections for step in section.steps]
+    failing = [step.key for step in steps if not step.holds]
+    pdf_error = None
+    if result.engine and not result.compiled:
+        pdf_error = result.first_error or "the TeX engine failed (no error line in its log)"
+    return {
+        "command": "derive",
+        "ok": not failing and pdf_error is None,
+        "sections": len(doc.sections),
+        "steps": {"total": len(steps), "holding": len(steps) - len(failing), "failing": failing},
+        "comparisons": {"total": len(doc.comparisons), "by_verdict": verdict_counts(doc)},
+        "errata": len(doc.errata),
+        "outputs": {"tex": str(result.tex.resolve()), "errata": str(result.errata.resolve()),
+                    "pdf": str(result.pdf.resolve()) if result.pdf else None},
+        "pdf": {"requested": pdf_requested, "compiled": result.compiled, "engine": result.engine,
+                "error": pdf_error},
+    }
+
+
+def pdf_status(summary: dict) -> str:
+    pdf = summary["pdf"]
+    if pdf["compiled"]:
+        return f"wrote {summary['outputs']['pdf']} ({pdf['engine']})"
+    if not pdf["requested"]:
+        return "PDF not compiled (--no-pdf)"
+    if pdf["engine"] is None:
+        return "PDF not compiled (pdflatex not found on PATH)"
+    return f"PDF FAILED to compile: {pdf['error']}"
+
+
+def format_summary(summary: dict) -> str:
+    """The human-readable summary of ``derive``."""
+    steps = summary["steps"]
+    by_verdict = ", ".join(f"{verdict} {n}" for verdict, n in summary["comparisons"]["by_verdict"].items())
+    lines = [
+        f"derive: {summary['sections']} sections, {steps['holding']}/{steps['total']} steps hold",
+        f"comparisons: {summary['comparisons']['total']} ({by_verdict})",
+        f"errata: {summary['errata']}",
+        f"wrote {summary['outputs']['tex']}",
+        f"wrote {summary['outputs']['errata']}",
+        pdf_status(summary),
+    ]
+    if steps["failing"]:
+        lines.insert(1, "FAILING steps: " + ", ".join(steps["failing"]))
+    return "\n".join(lines)
+
+
+def run_derive(args: argparse.Namespace) -> int:
+    from derivations import document as document_module
+    from derivations import latex
+
+    if args.out is None:
+        raise UsageError("--out: required")
+    problem = output_dir_problem(args.out, (latex.TEX_NAME, latex.ERRATA_NAME, latex.PDF_NAME))
+    if problem:
+        raise UsageError(f"--out: {problem}")
+    out = Path(args.out)
+    doc = document_module.load_or_build()   # on-disk cache keyed by the derivation sources (BETAVAE_CACHE)
+    prepare_output_dir(out)
+    result = latex.write(doc, out, compile_pdf=False if args.no_pdf else None)
+    summary = derive_summary(doc, result, pdf_requested=not args.no_pdf)
+    print(json.dumps(summary, indent=2) if args.json else format_summary(summary))
+    failing = summary["steps"]["failing"]
+    if failing:
+        print(f"derive: {len(failing)} derivation step(s) do not hold: {', '.join(failing)} "
+              f"(outputs written)", file=sys.stderr)
+    if summary["pdf"]["error"]:
+        print(f"derive: the PDF did not compile: {summary['pdf']['error']}", file=sys.stderr)
+    return 0 if summary["ok"] else 1
+
+
+# --------------------------------------------------------------------------------------------
+# Parser and entry point
+# --------------------------------------------------------------------------------------------
+
+COMMANDS: tuple[Command, ...] = (
+    Command("derive", "build the SymPy derivation; write LaTeX, errata JSON and PDF",
+            configure_derive, run_derive),
+)
+
+
+def build_parser(commands: tuple[Command, ...] = COMMANDS) -> OneLineArgumentParser:
+    parser = OneLineArgumentParser(prog=PROG, allow_abbrev=False,
+                                   description="Symbolic-numeric audit of 'A Closer Look at "
+                                               "Disentangling in beta-VAE' (Sikka et al., 2019).")
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True,
+                                parser_class=OneLineArgumentParser)
+    for command in commands:
+        child = sub.add_parser(command.name, help=command.help, description=command.help, allow_abbrev=False)
+        command.configure(child)
+        child.set_defaults(run=command.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one subcommand; returns the exit status (see the module docstring)."""
+    parser = build_parser()
+    try:
+        args, extras = parser.parse_known_args(argv)
+        if extras:
+            raise UsageError(f"{extras[0]}: unrecognized argument")
+        return args.run(args)
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except SystemExit as exc:  # --help and --version exit through argparse
+        return exc.code if isinstance(exc.code, int) else 0
