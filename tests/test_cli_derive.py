@@ -150,6 +150,7 @@ def failing_document() -> Document:
 
 def test_a_failing_step_exits_1_and_still_writes(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr("derivations.document.build_document", failing_document)
+    monkeypatch.setattr("derivations.document.load_or_build", lambda cache_dir=None: failing_document())
     assert cli.main(["derive", "--out", str(tmp_path), "--no-pdf", "--json"]) == 1
     captured = capsys.readouterr()
     summary = json.loads(captured.out)
@@ -266,6 +267,7 @@ def test_a_pdf_that_fails_to_compile_exits_1(tmp_path, capsys, monkeypatch):
             pytest.fail("CI=true but pdflatex is not on PATH")
         pytest.skip("pdflatex not on PATH")
     monkeypatch.setattr("derivations.document.build_document", lambda: Document((), ()))
+    monkeypatch.setattr("derivations.document.load_or_build", lambda cache_dir=None: Document((), ()))
     monkeypatch.setattr(latex, "render", lambda doc: "\\documentclass{article}\\begin{document}"
                                                      "\\undefinedmacro\\end{document}\n")
     assert cli.main(["derive", "--out", str(tmp_path)]) == 1
