@@ -238,13 +238,16 @@ def _stationarity():
     C = concrete(n, kk)
     for eq, name in names.items():
         derived = explicit(G[name], n, kk)
-        out.append(compare(eq, f"dL/d{name}", builders[eq](C), derived, stationarity=True, claims_derivative=True))
+        out.append(compare(eq, f"dL/d{name}", builders[eq](C), derived, stationarity=True, claims_derivative=True,
+                           display=(P.TEXT[eq], G[name])))
     C0 = _concrete_namespace(n, kk, zero_biases=True)
     zero_b = {**{v: 0 for v in C.b_mu}, **{v: 0 for v in C.b_D}}
     for line, name in ((1, "W_mu"), (2, "D"), (3, "W_sigma"), (4, "b_sigma")):
         derived = explicit(G[name], n, kk).subs(zero_b)
         out.append(compare(f"23.{line}", f"Stationarity condition for {name} at b_mu = b_D = 0",
-                           P.printed_23(C0, line), derived, stationarity=True))
+                           P.printed_23(C0, line), derived, stationarity=True,
+                           display=(P.TEXT[f"23.{line}"], G[name].subs({b_mu: sp.ZeroMatrix(*b_mu.shape),
+                                                                        b_D: sp.ZeroMatrix(*b_D.shape)}))))
     # eq. 22: both bias gradients vanish at b_mu = b_D = 0 whatever the other parameters
     gb = sp.Matrix.vstack(explicit(G["b_mu"], n, kk), explicit(G["b_D"], n, kk)).subs(zero_b)
     out.append(compare("22", "b_mu = b_D = 0 solves the bias conditions", gb, sp.zeros(gb.rows, 1)))

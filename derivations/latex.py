@@ -436,7 +436,7 @@ PREAMBLE = r"""\documentclass[11pt,a4paper]{article}
 
 def _verdict_mark(verdict: str) -> str:
     colors = {"confirmed": "holdscolor", "confirmed-up-to-constant": "holdscolor",
-              "equivalent-condition": "equivcolor", "erratum": "failscolor"}
+              "equivalent-condition": "equivcolor", "conditional": "equivcolor", "erratum": "failscolor"}
     return r"\verdict{%s}{%s}" % (colors.get(verdict, "black"), escape_text(verdict))
 
 
@@ -482,8 +482,10 @@ def how_to_read() -> str:
         "paper's text, with the reading chosen) against the derived form. Its verdict is one of "
         r"\emph{confirmed} (identical), \emph{confirmed-up-to-constant} (differs by a parameter-"
         r"independent additive term the paper drops), \emph{equivalent-condition} (a stationarity "
-        r"condition with the same zero set) or \emph{erratum} (a genuine mismatch, listed again under "
-        r"\emph{Errata} with the corrected form).",
+        r"condition with the same zero set), \emph{conditional} (equal once a stated condition holds, "
+        r"e.g.\ $b_\mu = 0$ at the optimum) or \emph{erratum} (a mismatch, listed again under "
+        r"\emph{Errata} with the corrected form; an erratum's kind says whether it matters, e.g.\ a "
+        r"derivative printed with the wrong factor leaves the condition $0 = \partial L/\partial\theta$ intact).",
     ])
 
 
