@@ -58,12 +58,19 @@ class Terms:
     signs: tuple[int, ...]
 
 
+def _canonical_signs(Q):
+    """Signs that make the largest-magnitude entry of each column of Q positive (a fixed gauge)."""
+    idx = np.argmax(np.abs(Q), axis=0)
+    return np.where(Q[idx, np.arange(Q.shape[1])] < 0, -1.0, 1.0)
+
+
 def _svd(A):
     A = np.asarray(A, dtype=float)
     if A.ndim != 2 or A.shape[1] > A.shape[0]:
         raise ValueError(f"mixing matrix must be N x k with k <= N, got shape {A.shape}")
     P, sigma, Qt = np.linalg.svd(A, full_matrices=False)
-    return P, sigma, Qt.T
+    s = _canonical_signs(Qt.T)
+    return P * s, sigma, Qt.T * s
 
 
 def closed_form_optimum(A, beta: float) -> Optimum:
@@ -88,11 +95,35 @@ def gauge_alignment(a, Q, beta):
     return perm, signs, float(score[perm, np.arange(len(a))].sum())
 
 
+@dataclass(frozen=True)
+class Spectrum:
+    """Eigen-data of A^T A (descending) and the dimensions: all the closed form needs (k x k work)."""
+
+    a: np.ndarray
+    Q: np.ndarray
+    N: int
+    k: int
+
+
+def spectrum(A) -> Spectrum:
+    """Eigen-decomposition of the k x k matrix A^T A; O(N k^2) time, no N x N or N x k temporaries."""
+    A = np.asarray(A, dtype=float)
+    if A.ndim != 2 or A.shape[1] > A.shape[0]:
+        raise ValueError(f"mixing matrix must be N x k with k <= N, got shape {A.shape}")
+    a, Q = np.linalg.eigh(A.T @ A)
+    order = np.argsort(a)[::-1]
+    Q = Q[:, order]
+    return Spectrum(a=np.clip(a[order], 0.0, None), Q=Q * _canonical_signs(Q), N=A.shape[0], k=A.shape[1])
+
+
 def closed_form_terms(A, beta: float) -> Terms:
     """Reconstruction, KL, ELBO, objective, log-likelihood, MIE and gauge-aligned TIE at the optimum."""
-    P, sigma, Q = _svd(A)
-    N, k = P.shape
-    a = sigma ** 2
+    return terms_at(A if isinstance(A, Spectrum) else spectrum(A), beta)
+
+
+def terms_at(spec: Spectrum, beta: float) -> Terms:
+    """:func:`closed_form_terms` from precomputed eigen-data (reuse it along a beta curve)."""
+    N, k, a, Q = spec.N, spec.k, spec.a, spec.Q
     lam = 1.0 + a
     base = -N / 2 * np.log(2 * np.pi) - (N - k) / 2
     recon = base - 0.5 * np.sum(gen.mode_reconstruction(lam, beta))

@@ -213,9 +213,22 @@ def run_derive(args: argparse.Namespace) -> int:
 # Parser and entry point
 # --------------------------------------------------------------------------------------------
 
+def _numeric(name):
+    def call(args):
+        from . import numeric_commands
+        return getattr(numeric_commands, f"run_{name}")(args)
+
+    def configure(parser):
+        from . import numeric_commands
+        getattr(numeric_commands, f"configure_{name}")(parser)
+    return configure, call
+
+
 COMMANDS: tuple[Command, ...] = (
     Command("derive", "build the SymPy derivation; write LaTeX, errata JSON and PDF",
             configure_derive, run_derive),
+    Command("curve", "quantities at the optimum along a beta grid (Fig. 1); --plot writes the figure",
+            *_numeric("curve")),
 )
 
 

@@ -1,0 +1,125 @@
+"""Mixing matrices: the paper's problems, a user's file, and a documented random generator.
+
+>>> p = paper_problem()
+>>> p.A.shape, p.A[0, 0], p.A[1, 0]
+((128, 2), 1.0, 0.5)
+>>> fig3_problem().A.tolist()
+[[2.73, 0.73], [0.73, 2.73]]
+"""
+from __future__ import annotations
+
+import re
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+
+class ProblemError(ValueError):
+    """Invalid mixing-matrix input; the message names what was wrong (one line)."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    name: str
+    A: np.ndarray
+    description: str
+    warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def N(self) -> int:
+        return self.A.shape[0]
+
+    @property
+    def k(self) -> int:
+        return self.A.shape[1]
+
+
+def paper_problem(N: int = 128, k: int = 2) -> Problem:
+    """Section IV.B: A_ij = (1 + delta_ij) / 2, N = 128, k = 2."""
+    A = 0.5 * (np.ones((N, k)) + np.eye(N, k))
+    return checked(Problem("paper", A, f"Section IV.B: N={N}, k={k}, A_ij = (1 + delta_ij)/2"))
+
+
+def fig3_problem() -> Problem:
+    """Fig. 3: N = k = 2, A_ij = 2 delta_ij + 0.73."""
+    A = 2.0 * np.eye(2) + 0.73
+    return checked(Problem("fig3", A, "Fig. 3: N=k=2, A_ij = 2 delta_ij + 0.73"))
+
+
+def random_problem(N: int, k: int, seed: int = 0) -> Problem:
+    """Entries i.i.d. N(0, 1) from ``numpy.random.default_rng(seed)``, scaled by 1/sqrt(k).
+
+    The scaling keeps the eigenvalues of A A^T of order N/k, like the paper's problem.
+    """
+    if N < 1 or k < 1:
+        raise ProblemError(f"--random: N and k must be positive, got {N}x{k}")
+    A = np.random.default_rng(seed).standard_normal((N, k)) / np.sqrt(k)
+    return checked(Problem(f"random {N}x{k} seed {seed}", A, "i.i.d. N(0,1)/sqrt(k) entries"))
+
+
+def parse_shape(text: str) -> tuple[int, int]:
+    """'100000x32' -> (100000, 32)."""
+    m = re.fullmatch(r"\s*(\d+)\s*[xX]\s*(\d+)\s*", text or "")
+    if not m:
+        raise ProblemError(f"--random: expected NxK with positive integers, got '{text}'")
+    N, k = int(m.group(1)), int(m.group(2))
+    if N < 1 or k < 1:
+        raise ProblemError(f"--random: N and k must be positive, got '{text}'")
+    return N, k
+
+
+def load_mixing(path: str | Path) -> Problem:
+    """Read an N x k matrix from .npy (no pickle) or .csv (comma-separated numbers)."""
+    path = Path(path)
+    if not path.exists():
+        raise ProblemError(f"--mixing: file '{path}' does not exist")
+    if not path.is_file():
+        raise ProblemError(f"--mixing: '{path}' is not a file")
+    if path.stat().st_size == 0:
+        raise ProblemError(f"--mixing: file '{path}' is empty")
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".npy":
+            A = np.load(path, allow_pickle=False)
+        elif suffix == ".csv":
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                A = np.loadtxt(path, delimiter=",", dtype=float, ndmin=2)
+        else:
+            raise ProblemError(f"--mixing: unsupported file type '{suffix or path.name}' (use .npy or .csv)")
+    except ProblemError:
+        raise
+    except (ValueError, OSError, EOFError) as err:
+        msg = " ".join(str(err).split())[:200]
+        raise ProblemError(f"--mixing: cannot read '{path}': {msg}") from None
+    if A.dtype.kind not in "iuf":
+        raise ProblemError(f"--mixing: '{path}' holds {A.dtype} data, expected real numbers")
+    if A.ndim == 1:
+        A = A.reshape(-1, 1)
+    return checked(Problem(f"file {path.name}", np.asarray(A, dtype=float), f"mixing matrix from {path}"))
+
+
+def checked(problem: Problem, *, rel_tol: float = 1e-9) -> Problem:
+    """Validate shape and values; attach warnings for degenerate but meaningful problems."""
+    A = problem.A
+    if A.ndim != 2 or A.size == 0:
+        raise ProblemError(f"mixing matrix: expected a non-empty N x k matrix, got shape {A.shape}")
+    if not np.all(np.isfinite(A)):
+        raise ProblemError("mixing matrix: contains NaN or infinite entries")
+    N, k = A.shape
+    if k > N:
+        raise ProblemError(f"mixing matrix: k = {k} latents exceed N = {N} observed dimensions; the closed form "
+                           "needs k <= N (A^T A would have k - N zero eigenvalues mixed into the top-k of Sigma_x)")
+    notes = list(problem.warnings)
+    a = np.linalg.eigvalsh(A.T @ A)
+    scale = max(float(a.max()), 1.0)
+    if np.any(a <= rel_tol * scale):
+        notes.append("A is rank-deficient: some latent directions carry no signal (a_j = 0); those units "
+                     "collapse for every beta >= 1 and never align with a source")
+    gaps = np.diff(np.sort(a))
+    if k > 1 and np.any(gaps <= rel_tol * scale):
+        notes.append("A^T A has repeated eigenvalues: the optimum is a continuum (rotations within the eigenspace) "
+                     "and the alignment of latents to sources is not identifiable")
+    return Problem(problem.name, A, problem.description, tuple(notes))

@@ -1,0 +1,105 @@
+"""Numeric subcommands: ``curve`` (and the shared problem options).
+
+Every usage problem raises :class:`verify.cli.UsageError` with ``<argument>: <problem>`` before any
+output is written; degenerate but meaningful problems print ``warning: ...`` lines on stderr.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def add_problem_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--problem", default=None, metavar="NAME",
+                       help="paper (default: N=128, k=2, A_ij=(1+delta_ij)/2) or fig3 (N=k=2, A=2I+0.73)")
+    group.add_argument("--mixing", metavar="FILE", help="an N x k mixing matrix in .npy (no pickle) or .csv")
+    group.add_argument("--random", metavar="NxK", help="a random N x k matrix, entries N(0,1)/sqrt(k)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of --random (default 0)")
+    parser.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+
+
+def resolve_problem(args):
+    from numerics import problems
+
+    from .cli import UsageError
+    try:
+        if args.mixing is not None:
+            problem = problems.load_mixing(args.mixing)
+        elif args.random is not None:
+            N, k = problems.parse_shape(args.random)
+            problem = problems.random_problem(N, k, args.seed)
+        elif args.problem in (None, "paper"):
+            problem = problems.paper_problem()
+        elif args.problem == "fig3":
+            problem = problems.fig3_problem()
+        else:
+            raise UsageError(f"--problem: unknown problem '{args.problem}' (choose paper or fig3)")
+    except problems.ProblemError as err:
+        message = str(err)
+        raise UsageError(message if message.startswith("--") else f"--mixing: {message}") from None
+    for note in problem.warnings:
+        print(f"warning: {note}", file=sys.stderr)
+    return problem
+
+
+def output_file_problem(path: str) -> str | None:
+    p = Path(path)
+    if p.exists() and p.is_dir():
+        return f"'{p}' is a directory"
+    parent = p.parent if str(p.parent) else Path(".")
+    if not parent.is_dir():
+        return f"directory '{parent}' does not exist"
+    import os
+    if not os.access(parent, os.W_OK | os.X_OK):
+        return f"directory '{parent}' is not writable"
+    return None
+
+
+# ------------------------------------------------------------------------------------- curve
+def configure_curve(parser: argparse.ArgumentParser) -> None:
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--betas", metavar="B1,B2,...", help="comma-separated beta values (> 0)")
+    which.add_argument("--grid", metavar="LO:HI:N", help="N evenly spaced betas from LO to HI")
+    which.add_argument("--loggrid", metavar="LO:HI:N", help="N geometrically spaced betas (default 0.05:200:100)")
+    parser.add_argument("--plot", metavar="FILE.png", help="write Fig. 1 panels A-D and the log-likelihood (E)")
+    add_problem_arguments(parser)
+
+
+def run_curve(args) -> int:
+    from numerics.curve import beta_curve, parse_betas, parse_grid, plot_curve
+
+    from .cli import UsageError
+    try:
+        if args.betas is not None:
+            betas = parse_betas(args.betas)
+        elif args.grid is not None:
+            betas = parse_grid(args.grid)
+        else:
+            betas = parse_grid(args.loggrid or "0.05:200:100", geometric=True)
+    except ValueError as err:
+        flag = "--betas" if args.betas is not None else "--grid" if args.grid is not None else "--loggrid"
+        raise UsageError(f"{flag}: {err}") from None
+    if args.plot is not None:
+        problem_text = output_file_problem(args.plot)
+        if problem_text:
+            raise UsageError(f"--plot: {problem_text}")
+    problem = resolve_problem(args)
+    curve = beta_curve(problem.A, betas)
+    records = curve.records()
+    if args.plot is not None:
+        plot_curve(curve, args.plot, title=f"{problem.description}")
+    if args.json:
+        print(json.dumps(records, indent=1))
+    else:
+        print(f"{problem.description}; collapse thresholds beta = "
+              + ", ".join(f"{t:.6g}" for t in curve.collapse_thresholds))
+        header = ("beta", "reconstruction", "kl", "elbo", "log_likelihood", "mie", "tie")
+        print("  ".join(f"{h:>14}" for h in header))
+        for r in records:
+            print("  ".join(f"{r[h]:>14.8g}" for h in header))
+        if args.plot is not None:
+            print(f"wrote {args.plot}")
+    return 0
