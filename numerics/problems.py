@@ -1,7 +1,7 @@
 """Mixing matrices: the paper's problems, a user's file, and a documented random generator.
 
 >>> p = paper_problem()
->>> p.A.shape, p.A[0, 0], p.A[1, 0]
+>>> p.A.shape, float(p.A[0, 0]), float(p.A[1, 0])
 ((128, 2), 1.0, 0.5)
 >>> fig3_problem().A.tolist()
 [[2.73, 0.73], [0.73, 2.73]]
