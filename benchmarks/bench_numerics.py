@@ -1,0 +1,61 @@
+"""Benchmarks of the numerics, measured in one run (ratios matter more than seconds on a noisy machine).
+
+    python benchmarks/bench_numerics.py
+
+Prints: the 100-point curve for the paper's problem and for N = 100,000, k = 32 (with peak memory),
+and the closed-form curve against a naive per-beta evaluation through the generated general
+formulas with N x N matrices (the structure the closed form exploits).
+"""
+from __future__ import annotations
+
+import resource
+import time
+import tracemalloc
+
+import numpy as np
+
+from numerics import _generated as gen
+from numerics.curve import beta_curve
+from numerics.optimum import closed_form_optimum
+from numerics.problems import paper_problem, random_problem
+
+
+def timed(fn, repeat=3):
+    best = np.inf
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - t0)
+    return best, out
+
+
+def main():
+    betas = np.geomspace(0.05, 200, 100)
+    rows = []
+    paper = paper_problem().A
+    t_paper, _ = timed(lambda: beta_curve(paper, betas))
+    rows.append(("curve, paper problem (N=128, k=2), 100 betas", t_paper, ""))
+    big = random_problem(100_000, 32, seed=0).A
+    tracemalloc.start()
+    t_big, _ = timed(lambda: beta_curve(big, betas), repeat=1)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rows.append(("curve, N=100,000, k=32, 100 betas", t_big,
+                 f"allocated during the curve {peak / 2**20:.1f} MiB; process peak RSS {rss:.0f} MiB (A is {big.nbytes / 2**20:.0f} MiB)"))
+
+    S = paper @ paper.T + np.eye(paper.shape[0])
+
+    def naive():   # the generated general formulas, N x N matrices, one beta at a time
+        return [gen.objective(*closed_form_optimum(paper, b).params(), S, b) for b in betas]
+    t_naive, _ = timed(naive, repeat=1)
+    rows.append(("objective via generated N x N formulas, paper problem, 100 betas", t_naive,
+                 f"closed-form curve is {t_naive / t_paper:.0f}x faster"))
+    width = max(len(r[0]) for r in rows)
+    print(f"{'what':<{width}}  {'seconds':>9}  notes")
+    for what, sec, note in rows:
+        print(f"{what:<{width}}  {sec:9.4f}  {note}")
+
+
+if __name__ == "__main__":
+    main()
