@@ -51,6 +51,14 @@ def main():
     t_naive, _ = timed(naive, repeat=1)
     rows.append(("objective via generated N x N formulas, paper problem, 100 betas", t_naive,
                  f"closed-form curve is {t_naive / t_paper:.0f}x faster"))
+    from numerics.optimum import closed_form_terms
+    from numerics.problems import fig3_problem
+    from numerics.stationary import solve_stationary
+    A3 = fig3_problem().A
+    t_stat, _ = timed(lambda: solve_stationary(A3, 1.5, starts=24, seed=0), repeat=1)
+    t_closed, _ = timed(lambda: closed_form_terms(A3, 1.5), repeat=20)
+    rows.append(("general stationarity solver, Fig. 3 problem, one beta", t_stat,
+                 f"closed form is {t_stat / t_closed:.0f}x faster ({t_closed * 1e6:.0f} us)"))
     width = max(len(r[0]) for r in rows)
     print(f"{'what':<{width}}  {'seconds':>9}  notes")
     for what, sec, note in rows:

@@ -97,3 +97,20 @@ def test_subprocess_entry_point():
     out = subprocess.run([sys.executable, "-m", "verify", "curve", "--betas", "1", "--json"],
                          capture_output=True, text=True, check=True)
     assert json.loads(out.stdout)[0]["mie"] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_stationary_command_finds_the_closed_form_as_the_best(capsys):
+    status, out, err = run(capsys, "stationary", "--problem", "fig3", "--beta", "1.5", "--json", "--starts", "8")
+    assert status == 0
+    d = json.loads(out)
+    assert d["closed_form_is_best"] and d["kinds"].get("maximum") == 1
+    best = max(p["objective"] for p in d["points"])
+    assert best == pytest.approx(closed_form_terms(problems.fig3_problem().A, 1.5).objective, rel=1e-10)
+
+
+@pytest.mark.parametrize("argv,flag", [(["--beta", "0"], "--beta"), (["--beta", "x"], "--beta"),
+                                       (["--beta", "1"], "--problem"), (["--beta", "1", "--random", "50x2"], "--mixing"),
+                                       (["--beta", "1", "--problem", "fig3", "--starts", "0"], "--starts")])
+def test_stationary_bad_input(capsys, argv, flag):
+    status, out, err = run(capsys, "stationary", *argv)
+    assert status == 2 and out == "" and len(err.splitlines()) == 1 and err.startswith(f"error: {flag}"), err

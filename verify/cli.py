@@ -229,6 +229,8 @@ COMMANDS: tuple[Command, ...] = (
             configure_derive, run_derive),
     Command("curve", "quantities at the optimum along a beta grid (Fig. 1); --plot writes the figure",
             *_numeric("curve")),
+    Command("stationary", "solve the full stationarity system from random starts; classify by the Hessian",
+            *_numeric("stationary")),
 )
 
 

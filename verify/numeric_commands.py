@@ -103,3 +103,51 @@ def run_curve(args) -> int:
         if args.plot is not None:
             print(f"wrote {args.plot}")
     return 0
+
+
+# -------------------------------------------------------------------------------- stationary
+def configure_stationary(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--beta", required=True, metavar="B", help="beta > 0")
+    parser.add_argument("--starts", type=int, default=24, metavar="S", help="random starts (default 24)")
+    parser.add_argument("--solver-seed", type=int, default=0, metavar="S", help="seed of the random starts")
+    add_problem_arguments(parser)
+
+
+def run_stationary(args) -> int:
+    import math
+
+    from numerics.stationary import format_result, solve_stationary
+
+    from .cli import UsageError
+    try:
+        beta = float(args.beta)
+    except ValueError:
+        raise UsageError(f"--beta: expected a number, got '{args.beta}'") from None
+    if not math.isfinite(beta) or beta <= 0:
+        raise UsageError(f"--beta: must be a finite number > 0, got {args.beta}")
+    if not 1 <= args.starts <= 10_000:
+        raise UsageError(f"--starts: must be between 1 and 10000, got {args.starts}")
+    if args.problem in (None, "paper") and args.mixing is None and args.random is None:
+        raise UsageError("--problem: the full stationarity solver handles N <= 10, k <= 3; the paper's problem "
+                         "(N=128) is too large; use --problem fig3, --mixing FILE or --random NxK")
+    problem = resolve_problem(args)
+    try:
+        result = solve_stationary(problem.A, beta, starts=args.starts, seed=args.solver_seed)
+    except ValueError as err:
+        raise UsageError(f"--mixing: {' '.join(str(err).split())}") from None
+    if args.json:
+        print(json.dumps({
+            "beta": result.beta, "N": result.N, "k": result.k, "closed_form_objective": result.closed_form_objective,
+            "closed_form_found": result.closed_form_found, "closed_form_is_best": result.closed_form_is_best,
+            "best_gap": result.best_gap, "kinds": result.kinds(), "n_starts": result.n_starts,
+            "n_converged": result.n_converged, "wall_time": result.wall_time,
+            "points": [{"objective": p.objective, "kind": p.kind, "grad_norm": p.grad_norm,
+                        "dtd_spectrum": list(p.dtd_spectrum), "is_closed_form": p.is_closed_form,
+                        "hessian": {"largest": p.hessian.largest, "smallest": p.hessian.smallest,
+                                    "positive": p.hessian.n_positive, "negative": p.hessian.n_negative,
+                                    "near_zero": p.hessian.n_near_zero, "symmetry": p.hessian.n_symmetry}}
+                       for p in result.points]}, indent=1))
+    else:
+        print(problem.description)
+        print(format_result(result))
+    return 0
