@@ -114,3 +114,23 @@ def test_stationary_command_finds_the_closed_form_as_the_best(capsys):
 def test_stationary_bad_input(capsys, argv, flag):
     status, out, err = run(capsys, "stationary", *argv)
     assert status == 2 and out == "" and len(err.splitlines()) == 1 and err.startswith(f"error: {flag}"), err
+
+
+def test_optimal_beta_command_agrees_with_a_float_minimisation(capsys):
+    from scipy.optimize import minimize_scalar
+    status, out, err = run(capsys, "optimal-beta", "--digits", "20", "--json", "--no-exact")
+    assert status == 0
+    d = json.loads(out)
+    A = problems.paper_problem().A
+    r = minimize_scalar(lambda b: closed_form_terms(A, b).tie, bounds=(0.5, 3), method="bounded",
+                        options={"xatol": 1e-11})
+    assert float(d["beta_star"]) == pytest.approx(r.x, rel=1e-7)      # a float argmin is good to ~8 digits
+    assert float(d["tie_star"]) == pytest.approx(r.fun, rel=1e-12)
+    assert len(d["beta_star"].replace(".", "").lstrip("0")) == 20
+
+
+@pytest.mark.parametrize("argv,flag", [(["--digits", "0"], "--digits"), (["--digits", "1001"], "--digits"),
+                                       (["--digits", "ten"], "--digits"), (["--problem", "x"], "--problem")])
+def test_optimal_beta_bad_input(capsys, argv, flag):
+    status, out, err = run(capsys, "optimal-beta", *argv)
+    assert status == 2 and out == "" and len(err.splitlines()) == 1 and err.startswith(f"error: {flag}"), err

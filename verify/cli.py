@@ -231,6 +231,8 @@ COMMANDS: tuple[Command, ...] = (
             *_numeric("curve")),
     Command("stationary", "solve the full stationarity system from random starts; classify by the Hessian",
             *_numeric("stationary")),
+    Command("optimal-beta", "the TIE-optimal beta to any number of correct digits (mpmath), exact where A is rational",
+            *_numeric("optimal_beta")),
 )
 
 
