@@ -59,6 +59,9 @@ def main():
     t_closed, _ = timed(lambda: closed_form_terms(A3, 1.5), repeat=20)
     rows.append(("general stationarity solver, Fig. 3 problem, one beta", t_stat,
                  f"closed form is {t_stat / t_closed:.0f}x faster ({t_closed * 1e6:.0f} us)"))
+    from numerics.optimal_beta import optimal_beta
+    t_ob, _ = timed(lambda: optimal_beta(paper, digits=50), repeat=1)
+    rows.append(("optimal beta to 50 digits (mpmath, self-checked), paper problem", t_ob, ""))
     width = max(len(r[0]) for r in rows)
     print(f"{'what':<{width}}  {'seconds':>9}  notes")
     for what, sec, note in rows:
