@@ -25,12 +25,14 @@ isolating interval and the root as a ``CRootOf``. Which case applies is decided 
 local minimum is global, it characterises the given one exactly.
 
 >>> import sympy as sp
->>> A = sp.Matrix([[2, 1], [1, 2]]) + sp.Rational(73, 100) * sp.ones(2, 2) - sp.ones(2, 2)   # Fig. 3
->>> r = exact_optimal_beta(A, "1.36940839651522507282344710058856230761790881115")
+>>> A = 2 * sp.eye(2) + sp.Rational(73, 100) * sp.ones(2, 2)          # Fig. 3: A_ij = 2 delta_ij + 0.73
+>>> r = exact_optimal_beta(A, "1.3694083965152250728234471005885623076179088111515")
 >>> r.kind, r.polynomial.degree()
-('smooth', 4)
->>> sp.N(r.root, 20)
-1.3694083965152250728
+('smooth', 6)
+>>> r.polynomial.as_expr()
+397165041*beta**6 + 802829918*beta**5 - 39080795615*beta**4 + 290033889184*beta**3 - 543674066896*beta**2 - 932481626240*beta + 1682624065600
+>>> sp.N(r.root, 50)
+1.3694083965152250728234471005885623076179088111515
 """
 from __future__ import annotations
 
@@ -138,8 +140,23 @@ class _Problem:
                    for j in act)
 
 
-def _eliminate(E, unit_relations, prob: _Problem):
-    """Resultant elimination: for each unit, its radicals (symbol, relation), then its eigenvalue a_j."""
+MAX_DEGREE_BOUND = 16      # product over units of 2^(radicals) x deg(minimal polynomial of a_j)
+MAX_RADICALS = 4           # square roots carrying beta (k = 4, all units active, takes ~10 minutes: refused)
+
+
+def _eliminate(E, unit_relations, prob: _Problem, max_radicals=MAX_RADICALS):
+    """Resultant elimination: for each unit, its radicals (symbol, relation), then its eigenvalue a_j.
+
+    Every k = 2 problem is within the limits (at most 2 radicals, bound 16); k = 3 with rational eigenvalues
+    too; larger problems are refused (ValueError) rather than left running for minutes or hours.
+    """
+    bound, radicals = 1, 0
+    for j, rels, _ in unit_relations:
+        bound *= 2 ** len(rels) * prob.minpoly[j].degree()
+        radicals += len(rels)
+    if bound > MAX_DEGREE_BOUND or radicals > max_radicals:
+        raise ValueError(f"elimination too large ({radicals} radicals, degree bound {bound}; limits "
+                         f"{max_radicals} and {MAX_DEGREE_BOUND}): not attempted")
     for j, rels, a_sym in unit_relations:
         for sym, rel in rels:
             E = sp.resultant(sp.expand(E), sp.expand(rel), sym)
@@ -167,7 +184,7 @@ def stationary_polynomial(A, perm, active, prob: _Problem | None = None):
         rels.append((j, [(u, rel)], a))
     eq = (f"{len(active)} = beta * (" + " + ".join(
         f"|Q[{perm[j]},{j}]| sqrt(a_{j} / (1 + a_{j} - beta))" for j in active) + ")")
-    return _eliminate(E, rels, prob), eq
+    return _eliminate(E, rels, prob, max_radicals=3), eq
 
 
 def crossing_polynomial(A, perm1, perm2, active, prob: _Problem | None = None):

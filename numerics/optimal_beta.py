@@ -41,7 +41,9 @@ posterior); it is positive elsewhere, so ``mie_optimal_beta`` is 1.
 >>> import numpy as np
 >>> r = optimal_beta(0.5 * (np.ones((128, 2)) + np.eye(128, 2)), digits=20)   # the paper's problem
 >>> r.beta_star, r.kind
-('1.1371068601271327262', 'smooth')
+('1.1369043710460202305', 'smooth')
+>>> r.local_minima[1].beta, r.local_minima[1].active_units      # one unit collapsed: 261 b^2 + 8 b = 530
+('1.4097659817027081732', (0,))
 >>> r.mie_optimal_beta
 '1'
 """
@@ -50,6 +52,7 @@ from __future__ import annotations
 import itertools
 import math
 import numbers
+import operator
 import time
 import warnings
 from dataclasses import dataclass
@@ -136,7 +139,7 @@ class OptimalBetaResult:
 # ---------------------------------------------------------------- exact input
 def _to_fraction(x) -> Fraction:
     if isinstance(x, Fraction):
-        return x
+        return Fraction(int(x.numerator), int(x.denominator))
     if isinstance(x, (bool, np.bool_)):
         raise ValueError("mixing matrix entries must be numbers, got a bool")
     if isinstance(x, (int, np.integer)):
@@ -193,9 +196,19 @@ def exact_matrix(A) -> tuple[tuple[Fraction, ...], ...]:
 
 
 def _gram(A) -> list[list[Fraction]]:
+    """A^T A exactly: each column over a common denominator, then integer dot products."""
     k = len(A[0])
-    cols = list(zip(*A))
-    return [[sum((x * y for x, y in zip(cols[i], cols[j])), Fraction(0)) for j in range(k)] for i in range(k)]
+    cols, dens = [], []
+    for j in range(k):
+        col = [r[j] for r in A]
+        D = math.lcm(*(x.denominator for x in col))
+        cols.append([x.numerator * (D // x.denominator) for x in col])
+        dens.append(D)
+    M = [[Fraction(0)] * k for _ in range(k)]
+    for i in range(k):
+        for j in range(i, k):
+            M[i][j] = M[j][i] = Fraction(sum(map(operator.mul, cols[i], cols[j])), dens[i] * dens[j])
+    return M
 
 
 def _charpoly(M) -> list[Fraction]:
@@ -626,7 +639,7 @@ class _Solver:
         kinks.sort(key=lambda d: d["beta"])
         if not local:
             raise RuntimeError("no local minimum of TIE found (please report this mixing matrix)")
-        best = min(local, key=lambda d: d["tie"])
+        best = min(local, key=lambda d: (d["tie"], d["beta"]))
         return dict(local=local, kinks=kinks, best=best)
 
     def alignment(self, beta):
@@ -719,10 +732,11 @@ def optimal_beta(A, digits: int = 50) -> OptimalBetaResult:
     if best["tie"] < -s.tol:
         raise RuntimeError("internal check failed: negative TIE")
     # other local minima with (numerically) the same TIE: beta* is not unique
-    ties = [m for m in r["local"] if m is not best and abs(m["tie"] - best["tie"]) <= ctx.mpf(10) ** (-digits) * max(1, abs(best["tie"]))]
+    ties = [m for m in r["local"] if m is not best and abs(m["beta"] - best["beta"]) > s.tol * best["beta"] * 100
+            and abs(m["tie"] - best["tie"]) <= s.tol * 100 * max(1, abs(best["tie"]))]
     if ties:
-        msg = (f"{len(ties)} other local minim(um/a) with TIE equal to TIE* within 10^-{digits}: "
-               f"beta* is not unique at this resolution")
+        msg = (f"{len(ties)} other local minim(um/a) with the same TIE to working precision: "
+               f"beta* is not unique (the smallest such beta is reported)")
         warnings.warn(msg, stacklevel=2)
         notes.append(msg)
     align = s.alignment(best["beta"])
