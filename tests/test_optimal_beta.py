@@ -139,15 +139,14 @@ def test_crossing_polynomial_for_a_three_unit_problem():
 @pytest.mark.parametrize("A", [PAPER, FIG3_EXACT], ids=["paper", "fig3"])
 def test_tie_is_minimal_beside_beta_star(A):
     r = optimal_beta(A, digits=50)
-    mpmath.mp.dps = 100
-    b = mpmath.mpf(r.beta_star)
-    t0 = tie_curve_mp(A, b, dps=100)
-    assert abs(t0 - mpmath.mpf(r.tie_star)) < mpmath.mpf("1e-48")
-    for delta in ("1e-5", "1e-12", "1e-20", "1e-30"):
-        for side in (-1, 1):
-            tb = tie_curve_mp(A, b + side * mpmath.mpf(delta), dps=100)
-            assert tb > t0, (delta, side)
-    mpmath.mp.dps = 15
+    with mpmath.workdps(100):
+        b = mpmath.mpf(r.beta_star)
+        t0 = tie_curve_mp(A, b, dps=100)
+        assert abs(t0 - mpmath.mpf(r.tie_star)) < mpmath.mpf("1e-48")
+        for delta in ("1e-5", "1e-12", "1e-20", "1e-30"):
+            for side in (-1, 1):
+                tb = tie_curve_mp(A, b + side * mpmath.mpf(delta), dps=100)
+                assert tb > t0, (delta, side)
     # every other local minimum is higher
     assert all(mpmath.mpf(m.tie) > mpmath.mpf(r.tie_star) for m in r.local_minima if m.beta != r.beta_star)
 
@@ -268,6 +267,13 @@ def test_input_forms_agree():
     m = optimal_beta(mpmath.matrix([[mpmath.mpf("2.73"), mpmath.mpf("0.73")], [mpmath.mpf("0.73"), mpmath.mpf("2.73")]]), 40)
     assert m.beta_star == optimal_beta(FIG3, 40).beta_star != ref
     assert optimal_beta(np.array(FIG3_EXACT, dtype=object), 40).beta_star == ref
+
+
+def test_exact_gram_float_fast_path_equals_fraction_route():
+    rng = np.random.default_rng(1)
+    for A in (rng.normal(size=(40, 4)) * np.array([1e-30, 1.0, 1e20, 0.0]), np.array([[0.0, 1.0], [2.0, 0.0], [0.0, 0.0]])):
+        assert ob._float_gram(A) == ob._gram(ob.exact_matrix(A))
+        assert ob._float_gram(A) == ob._gram(ob.exact_matrix(A.astype(object)))
 
 
 # ---------------------------------------------------------------- layering and examples
