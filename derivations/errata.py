@@ -59,15 +59,6 @@ def _number(expr, pt):
     return float(v) if v.is_real else str(v)
 
 
-def _spd_point(n, seed):
-    """A random symmetric positive-definite Sigma_x (so the point is a valid covariance)."""
-    rng = random.Random(seed + 17)
-    B = sp.Matrix(n, n, lambda i, j: sp.Rational(rng.randint(-3, 3), 2))
-    S = B * B.T + sp.eye(n)
-    C = concrete(n, 1 if n else 1)
-    return S
-
-
 def compare(equation, title, printed_expr, derived_expr, *, text=None, reading=None, simplifier=None,
             stationarity=False, claims_derivative=False, condition: dict | None = None, condition_text: str = "", free_of=(),
             kind="", corrected=None, display=None) -> Comparison:
@@ -287,7 +278,7 @@ def _appendix_b():
         printed36 = P.printed_36(J, Am, Sz)
         out.append(compare("36", "Generating functional", printed36, derived36))
     except sp.ShapeError as err:
-        corrected = sp.exp(sp.Symbol("J").T if False else sp.Symbol("J^T A Sigma_z A^T J") / 2)
+        corrected = sp.exp(sp.Symbol("J^T A Sigma_z A^T J") / 2)
         out.append(Comparison("36", "Generating functional", P.TEXT["36"], P.READING["36"],
                               "exp{(1/2) (J A)^T Sigma_z (J A)}", derived36, "erratum",
                               f"the printed product is not defined: SymPy raises ShapeError ({err}) for J of "
