@@ -133,5 +133,6 @@ def terms_at(spec: Spectrum, beta: float) -> Terms:
     tie = float(np.sum(a) - 0.5 * np.sum(np.log(lam)) + kl - overlap)
     return Terms(beta=float(beta), reconstruction=float(recon), kl=kl, elbo=float(recon - kl),
                  objective=float(recon - beta * kl), log_likelihood=float(loglik),
-                 mie=float(np.sum(gen.mode_mie(lam, beta))), tie=tie,
+                 # MIE is a KL divergence: a value like -2e-16 at beta = 1 is rounding, not a finding
+                 mie=max(float(np.sum(gen.mode_mie(lam, beta))), 0.0), tie=tie,
                  permutation=tuple(int(p) for p in perm), signs=tuple(int(s) for s in signs))

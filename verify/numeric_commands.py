@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import warnings
 from pathlib import Path
 
 
@@ -203,14 +204,19 @@ def run_optimal_beta(args) -> int:
         from fractions import Fraction
         A_input = [[Fraction(273, 100), Fraction(73, 100)], [Fraction(73, 100), Fraction(273, 100)]]
     try:
-        result = optimal_beta(A_input, digits=digits)
+        with warnings.catch_warnings():   # the same notes come back in result.warnings, printed once below
+            warnings.simplefilter("ignore")
+            result = optimal_beta(A_input, digits=digits)
     except PrecisionError as err:
         print(f"optimal-beta: refusing to print unconfirmed digits: {' '.join(str(err).split())}", file=sys.stderr)
         return 1
     except ValueError as err:
         raise UsageError(f"--mixing: {' '.join(str(err).split())}") from None
+    already = " ".join(problem.warnings)   # resolve_problem printed these; don't say the same thing twice
     for note in result.warnings:
-        print(f"warning: {note}", file=sys.stderr)
+        topic = "repeated eigenvalue" if "repeated eigenvalue" in note else "rank" if note.startswith("A has rank") else None
+        if topic is None or (topic == "rank" and "rank-deficient" not in already) or (topic != "rank" and topic not in already):
+            print(f"warning: {note}", file=sys.stderr)
     try:
         exact, why = _exact_for(args, problem, result.beta_star)
     except Exception as err:  # the exact route is a cross-check; its failure is reported, not fatal
