@@ -1,5 +1,9 @@
-"""Trained torch networks that cross-check the theory (issue "deep"): not implemented yet.
+"""Trained torch networks that cross-check the theory (issue "deep").
 
-Nothing here is imported by the rest of the toolkit; the package exists so that the layout
-promised in the README installs.
+* the linear model of Section IV.B, trained on the exact data-averaged objective and on samples,
+  compared with the closed form of :mod:`numerics.optimum` (``crosscheck``);
+* the deep beta-VAE of Section V / Appendix C, many seeds x betas trained as one batched
+  program (``train``: Fig. 2, and ``--fig3``: Fig. 3).
+
+``deep`` imports ``numerics``, never the other way round.
 """

@@ -224,6 +224,18 @@ def _numeric(name):
     return configure, call
 
 
+def _lazy(module_name):
+    """configure/run pair of a command implemented in ``verify.<module_name>`` (imported on use)."""
+    import importlib
+
+    def configure(parser):
+        importlib.import_module(f"verify.{module_name}").configure(parser)
+
+    def call(args):
+        return importlib.import_module(f"verify.{module_name}").run(args)
+    return configure, call
+
+
 COMMANDS: tuple[Command, ...] = (
     Command("derive", "build the SymPy derivation; write LaTeX, errata JSON and PDF",
             configure_derive, run_derive),
@@ -233,6 +245,10 @@ COMMANDS: tuple[Command, ...] = (
             *_numeric("stationary")),
     Command("optimal-beta", "the TIE-optimal beta to any number of correct digits (mpmath), exact where A is rational",
             *_numeric("optimal_beta")),
+    Command("crosscheck", "train the linear model of Section IV.B with torch and compare it with the closed form",
+            *_lazy("crosscheck_command")),
+    Command("train", "train the deep beta-VAE of Section V (Fig. 2; --fig3 for Fig. 3) over seeds x betas",
+            *_lazy("train_command")),
 )
 
 

@@ -1,0 +1,11 @@
+"""``train`` subcommand (issue "deep"): not implemented yet."""
+from __future__ import annotations
+
+
+def configure(parser) -> None:
+    pass
+
+
+def run(args) -> int:
+    from .cli import UsageError
+    raise UsageError("train: not implemented yet")
