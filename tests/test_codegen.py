@@ -19,6 +19,24 @@ def test_committed_generated_module_is_current():
         "numerics/_generated.py is stale: run `python -m derivations.codegen`")
 
 
+def test_committed_mpmath_module_is_current():
+    assert codegen.TARGET_MP.read_text() == codegen.generate_mp(), (
+        "numerics/_generated_mp.py is stale: run `python -m derivations.codegen`")
+
+
+def test_mpmath_and_numpy_unit_forms_agree():
+    import mpmath
+
+    from numerics import _generated as gen
+    from numerics import _generated_mp as gen_mp
+    for name in ("mode_d2", "mode_reconstruction", "mode_kl", "mode_loglik", "mode_mie", "mode_tie_weight"):
+        for lam_, b in ((3.5, 0.7), (3.5, 2.0), (1.2, 5.0)):
+            with mpmath.workdps(30):
+                hi = getattr(gen_mp, name)(mpmath.mpf(lam_), mpmath.mpf(b))
+            lo = getattr(gen, name)(np.array([lam_]), b)[0]
+            assert abs(float(hi) - lo) <= 1e-13 * max(1.0, abs(lo)), name
+
+
 def _random_problem(n, kk, seed):
     rng = np.random.default_rng(seed)
     A = rng.normal(size=(n, kk))

@@ -7,7 +7,7 @@ import pytest
 MODULES = ["derivations.symbols", "derivations.steps", "derivations.gaussian", "derivations.explicit",
            "derivations.inference_error", "derivations.closed_form", "derivations.stationarity",
            "derivations.objective", "derivations.printed", "derivations.codegen", "derivations.posterior",
-           "numerics.optimum", "numerics.curve", "numerics.problems", "numerics.stationary"]
+           "numerics.optimum", "numerics.curve", "numerics.problems", "numerics.stationary", "numerics.highprec"]
 
 
 @pytest.mark.parametrize("name", MODULES)

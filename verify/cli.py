@@ -237,6 +237,8 @@ def _lazy(module_name):
 
 
 COMMANDS: tuple[Command, ...] = (
+    Command("audit", "check every claim of the paper; write report.md, claims.json, figures and the derivation",
+            *_lazy("audit_command")),
     Command("derive", "build the SymPy derivation; write LaTeX, errata JSON and PDF",
             configure_derive, run_derive),
     Command("curve", "quantities at the optimum along a beta grid (Fig. 1); --plot writes the figure",

@@ -1,0 +1,135 @@
+"""Run the claims catalogue and collect verdicts; a check that crashes is reported, the others still run.
+
+The derivation document (SymPy, ~25 s when its on-disk cache is cold) is built by a separate
+``derive`` process started at the beginning, so that it runs on the second core while the numeric and
+trained-network checks run here; the checks that need it (printed equations, Proposition 1) run last
+and read it from the cache that process fills.
+
+>>> from verify.context import AuditContext
+>>> r = run_audit(AuditContext(), only=["prop4"])
+>>> [(x.claim.id, x.outcome.verdict) for x in r.results]
+[('prop4', 'confirmed')]
+"""
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+import traceback
+from dataclasses import dataclass, field
+from importlib import metadata
+
+from .catalogue import CLAIMS, Claim
+from .outcome import CheckIntegrityError, Outcome
+
+
+def needs_document(claim: Claim) -> bool:
+    return claim.kind == "equation" or claim.id == "prop1"
+
+
+@dataclass(frozen=True)
+class ClaimResult:
+    claim: Claim
+    outcome: Outcome | None
+    error: str | None
+    seconds: float
+
+    @property
+    def verdict(self) -> str:
+        return self.outcome.verdict if self.outcome else "error"
+
+    def record(self) -> dict:
+        c, o = self.claim, self.outcome
+        rec = {"id": c.id, "section": c.section, "statement": c.statement, "verdict": self.verdict,
+               "evidence": o.evidence if o else f"the check crashed: {self.error}", "test": c.test, "kind": c.kind,
+               "seconds": round(self.seconds, 3)}
+        if o:
+            rec["steps"] = [{"name": s.name, "holds": s.holds, "detail": s.detail, "equation": s.equation,
+                             "role": s.role} for s in o.steps]
+            for key in ("counterexample", "erratum", "condition", "reason", "protocol"):
+                value = getattr(o, key)
+                if value:
+                    rec[key] = value
+            if o.figures:
+                rec["figures"] = list(o.figures)
+            if o.data:
+                rec["data"] = o.data
+        else:
+            rec["error"] = self.error
+        return rec
+
+
+@dataclass(frozen=True)
+class AuditResult:
+    results: tuple[ClaimResult, ...]
+    wall_time: float
+    options: dict
+    versions: dict = field(default_factory=dict)
+
+    @property
+    def crashed(self) -> list[ClaimResult]:
+        return [r for r in self.results if r.outcome is None]
+
+    def counts(self) -> dict:
+        out = {}
+        for r in self.results:
+            out[r.verdict] = out.get(r.verdict, 0) + 1
+        return out
+
+
+def versions() -> dict:
+    from . import __version__
+    out = {"betavae-audit": __version__, "python": sys.version.split()[0]}
+    for pkg in ("sympy", "numpy", "scipy", "mpmath", "torch", "hypothesis"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            out[pkg] = None
+    return out
+
+
+def run_claim(claim: Claim, ctx) -> ClaimResult:
+    t0 = time.perf_counter()
+    try:
+        outcome = claim.check(ctx)
+        return ClaimResult(claim, outcome, None, time.perf_counter() - t0)
+    except CheckIntegrityError as err:
+        return ClaimResult(claim, None, f"a support step failed (the toolkit disagrees with itself): {err}",
+                           time.perf_counter() - t0)
+    except Exception as err:   # noqa: BLE001 - one crashing check must not stop the audit
+        tb = traceback.extract_tb(err.__traceback__)[-1]
+        return ClaimResult(claim, None, f"{type(err).__name__}: {' '.join(str(err).split())[:500]} "
+                                        f"({tb.filename.split('/')[-1]}:{tb.lineno})", time.perf_counter() - t0)
+
+
+def start_derivation(out_dir) -> subprocess.Popen | None:
+    """Start ``derive`` in its own process (it fills the document cache and writes LaTeX/PDF to out_dir)."""
+    try:
+        return subprocess.Popen([sys.executable, "-m", "verify", "derive", "--out", str(out_dir), "--json"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    except OSError:
+        return None
+
+
+def run_audit(ctx, only: list[str] | None = None, progress=None, derivation: subprocess.Popen | None = None) -> AuditResult:
+    """Run the selected claims (all by default), document-free ones first; results in catalogue order."""
+    t0 = time.perf_counter()
+    chosen = [c for c in CLAIMS if only is None or c.id in only]
+    order = [c for c in chosen if not needs_document(c)] + [c for c in chosen if needs_document(c)]
+    done = {}
+    for claim in order:
+        if derivation is not None and needs_document(claim) and derivation.poll() is None:
+            derivation.wait()          # its cache makes ctx.document() a fast read
+        if progress:
+            progress(claim)
+        done[claim.id] = run_claim(claim, ctx)
+    results = tuple(done[c.id] for c in chosen)
+    return AuditResult(results=results, wall_time=time.perf_counter() - t0, versions=versions(),
+                       options={"only": only, "deep": ctx.deep, "protocol": ctx.protocol_name,
+                                "hypothesis_profile": _profile()})
+
+
+def _profile() -> str:
+    from .hunt import PROFILE_ENV, scale
+    import os
+    return f"{os.environ.get(PROFILE_ENV) or 'default'} (x{scale()} examples)"

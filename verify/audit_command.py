@@ -1,0 +1,118 @@
+"""``audit [--out DIR] [--only IDS] [--deep] [--json]``: every claim of the paper, with its verdict.
+
+Writes ``DIR/claims.json``, ``DIR/report.md``, ``DIR/figures/*.png`` and ``DIR/derivation/`` (the
+document of ``derive``). Everything is built in a temporary sibling directory and swapped in at the
+end, so re-running into the same DIR replaces the report atomically and an interrupted run leaves the
+previous one intact. Exit status: 0 when the audit ran (whatever the verdicts), 1 when a check
+crashed (the others still ran and are reported), 2 for bad usage.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+DEFAULT_OUT = "audit-out"
+
+
+def configure(parser) -> None:
+    parser.add_argument("--out", metavar="DIR", default=DEFAULT_OUT, help=f"output directory (default {DEFAULT_OUT})")
+    parser.add_argument("--only", metavar="IDS", help="comma-separated claim ids (default: every claim)")
+    parser.add_argument("--deep", action="store_true",
+                        help="train the networks with the longer protocols (minutes, not seconds)")
+    parser.add_argument("--json", action="store_true", help="print claims.json on stdout instead of the table")
+    parser.add_argument("--list", action="store_true", help="list the claim ids and sections, run nothing")
+
+
+def _parse_only(text):
+    from .catalogue import ids
+    from .cli import UsageError
+    if text is None:
+        return None
+    wanted = [t.strip() for t in text.split(",") if t.strip()]
+    if not wanted:
+        raise UsageError("--only: expected comma-separated claim ids, got nothing")
+    unknown = [t for t in wanted if t not in ids()]
+    if unknown:
+        raise UsageError(f"--only: unknown claim id '{unknown[0]}' (see --list)")
+    return wanted
+
+
+def _swap_in(tmp: Path, out: Path) -> None:
+    """Replace ``out`` by ``tmp`` with two renames (the old report stays whole until the second)."""
+    old = None
+    if out.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+        os.rmdir(old)
+        os.replace(out, old)
+    os.replace(tmp, out)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def run(args) -> int:
+    from .catalogue import CLAIMS
+    from .cli import UsageError, output_dir_problem
+
+    if args.list:
+        for c in CLAIMS:
+            print(f"{c.id:<32} {c.section}")
+        return 0
+    only = _parse_only(args.only)
+    out = Path(args.out)
+    problem = output_dir_problem(out)
+    if problem:
+        raise UsageError(f"--out: {problem}")
+    if out.exists() and any(out.iterdir()) and not (out / "claims.json").exists():
+        raise UsageError(f"--out: '{out}' is a non-empty directory that holds no earlier audit; refusing to replace it")
+    out.parent.mkdir(parents=True, exist_ok=True) if str(out.parent) else None
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent if str(out.parent) else "."))
+    try:
+        return _run_into(args, only, tmp, out)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _run_into(args, only, tmp: Path, out: Path) -> int:
+    from . import report
+    from .audit import run_audit, start_derivation
+    from .context import AuditContext
+
+    derivation_dir = tmp / "derivation"
+    derivation = start_derivation(derivation_dir)
+    ctx = AuditContext(figures_dir=tmp / "figures", deep=args.deep, progress=sys.stderr.isatty() and not args.json)
+
+    def progress(claim):
+        if sys.stderr.isatty():
+            print(f"\r\033[Kaudit: {claim.id} ...", end="", file=sys.stderr, flush=True)
+
+    result = run_audit(ctx, only=only, progress=progress, derivation=derivation)
+    if sys.stderr.isatty():
+        print("\r\033[K", end="", file=sys.stderr, flush=True)
+    derivation_files = []
+    if derivation is not None:
+        stdout, stderr = derivation.communicate()
+        if derivation.returncode not in (0,) and stderr.strip():
+            print(f"warning: the derivation document: {stderr.strip().splitlines()[-1]}", file=sys.stderr)
+        derivation_files = sorted(p.name for p in derivation_dir.glob("*") if p.suffix in (".tex", ".pdf", ".json"))
+    (tmp / "claims.json").write_text(report.claims_json(result), encoding="utf-8")
+    (tmp / "run.json").write_text(json.dumps({"versions": result.versions, "options": result.options,
+                                              "wall_time_seconds": round(result.wall_time, 2),
+                                              "counts": result.counts()}, indent=1) + "\n", encoding="utf-8")
+    figures = {name: str(path) for name, path in ctx.figures.items() if Path(path).exists()}
+    (tmp / "report.md").write_text(report.report_markdown(result, figures=figures, derivation_files=derivation_files),
+                                   encoding="utf-8")
+    _swap_in(tmp, out)
+    if args.json:
+        print(report.claims_json(result), end="")
+    else:
+        print(report.format_table(report.records(result)))
+        print(report.summary_line(result))
+        print(f"wrote {out / 'report.md'}, {out / 'claims.json'}, {out / 'figures'}, {out / 'derivation'}")
+    for r in result.crashed:
+        print(f"audit: the check of {r.claim.id} crashed: {r.error}", file=sys.stderr)
+    return 1 if result.crashed else 0

@@ -1,0 +1,78 @@
+"""What the claim checks share during one audit: options, and results computed once on demand.
+
+The derivation document, the trained-network runs (Fig. 2, Fig. 3, the linear cross-check) and the
+paper problem's curve are each computed the first time a check asks for them and reused by the
+others (four Fig. 2 claims read one training run).
+
+>>> ctx = AuditContext()
+>>> ctx.protocol_name
+'reduced'
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+
+def _default_document():
+    from derivations.document import load_or_build
+    return load_or_build()
+
+
+@dataclass
+class AuditContext:
+    figures_dir: Path | None = None          # where checks write their figures (None: no figures)
+    deep: bool = False                       # longer trained-network protocols (audit --deep)
+    document_provider: Callable = _default_document
+    progress: bool = False
+    figures: dict = field(default_factory=dict)      # figure name -> path written
+    _memo: dict = field(default_factory=dict)
+
+    @property
+    def protocol_name(self) -> str:
+        return "long" if self.deep else "reduced"
+
+    def memo(self, key, compute):
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
+
+    # ---------------------------------------------------------------- shared results
+    def document(self):
+        return self.memo("document", self.document_provider)
+
+    def comparisons(self, equation_prefix: str):
+        """The derivation's comparisons of one printed equation (``"23"`` also gives 23.1-23.4)."""
+        return [c for c in self.document().comparisons
+                if c.equation == equation_prefix or c.equation.startswith(equation_prefix + ".")]
+
+    def fig2(self):
+        def run():
+            from deep import experiments, protocol
+            proto = protocol.long_fig2() if self.deep else protocol.reduced_fig2()
+            return experiments.run_fig2(proto, progress=self.progress)
+        return self.memo("fig2", run)
+
+    def fig3(self):
+        def run():
+            from deep import experiments, protocol
+            proto = protocol.long_fig3() if self.deep else protocol.reduced_fig3()
+            return experiments.run_fig3(proto, progress=self.progress)
+        return self.memo("fig3", run)
+
+    def crosscheck(self):
+        def run():
+            from deep import crosscheck
+            return crosscheck.audit_crosscheck(deep=self.deep)
+        return self.memo("crosscheck", run)
+
+    def figure_path(self, name: str) -> Path | None:
+        """Where to write figure ``name`` (recorded for the report), or None when figures are off."""
+        if self.figures_dir is None:
+            return None
+        os.makedirs(self.figures_dir, exist_ok=True)
+        path = Path(self.figures_dir) / name
+        self.figures[name] = path
+        return path

@@ -1,0 +1,94 @@
+"""What a claim check returns: a verdict computed from steps, with its evidence.
+
+A check is made of *steps*. A ``claim`` step tests the paper's statement; a ``support`` step
+cross-checks the toolkit itself (two independent routes agree, a counterexample re-verified): a
+support step that fails means the check cannot be trusted, so the audit reports an error rather
+than a verdict. Verdicts are built only through the constructors below, which insist on the field
+each verdict needs (a counterexample for ``refuted``, the erratum for ``corrected``, the condition
+for ``qualified``, the reason for ``not-checked``).
+
+>>> s = Step("L*(beta) non-increasing on 50 random problems", True, "no counterexample", "Prop. 1")
+>>> confirmed("holds", [s]).verdict
+'confirmed'
+>>> refuted("fails", [s], counterexample={})      # doctest: +IGNORE_EXCEPTION_DETAIL
+Traceback (most recent call last):
+ValueError: refuted needs a non-empty counterexample
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+VERDICTS = ("confirmed", "refuted", "corrected", "qualified", "not-checked")
+
+
+@dataclass(frozen=True)
+class Step:
+    """One computed fact of a check."""
+
+    name: str
+    holds: bool
+    detail: str
+    equation: str = ""           # the equation or proposition it bears on, e.g. "eq. 10"
+    role: str = "claim"          # "claim" (the paper's statement) or "support" (the toolkit's own cross-check)
+
+    def line(self) -> str:
+        mark = "holds" if self.holds else "FAILS"
+        where = f" [{self.equation}]" if self.equation else ""
+        return f"{mark}{where}: {self.name}: {self.detail}"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    verdict: str
+    evidence: str
+    steps: tuple[Step, ...] = ()
+    counterexample: dict | None = None
+    erratum: str | None = None
+    condition: str | None = None
+    reason: str | None = None
+    figures: tuple[str, ...] = ()
+    protocol: dict | None = None
+    data: dict = field(default_factory=dict)
+
+    def failing_support(self) -> list[Step]:
+        return [s for s in self.steps if s.role == "support" and not s.holds]
+
+
+class CheckIntegrityError(RuntimeError):
+    """A support step of a check failed: the toolkit disagrees with itself, no verdict can be given."""
+
+
+def _outcome(verdict, evidence, steps, **kw) -> Outcome:
+    steps = tuple(steps)
+    bad = [s for s in steps if s.role == "support" and not s.holds]
+    if bad:
+        raise CheckIntegrityError("; ".join(s.line() for s in bad))
+    return Outcome(verdict=verdict, evidence=evidence, steps=steps, **kw)
+
+
+def confirmed(evidence: str, steps, **kw) -> Outcome:
+    return _outcome("confirmed", evidence, steps, **kw)
+
+
+def refuted(evidence: str, steps, *, counterexample: dict, **kw) -> Outcome:
+    if not counterexample:
+        raise ValueError("refuted needs a non-empty counterexample")
+    return _outcome("refuted", evidence, steps, counterexample=counterexample, **kw)
+
+
+def corrected(evidence: str, steps, *, erratum: str, **kw) -> Outcome:
+    if not erratum:
+        raise ValueError("corrected needs the erratum it depends on")
+    return _outcome("corrected", evidence, steps, erratum=erratum, **kw)
+
+
+def qualified(evidence: str, steps, *, condition: str, **kw) -> Outcome:
+    if not condition:
+        raise ValueError("qualified needs the condition under which the claim holds")
+    return _outcome("qualified", evidence, steps, condition=condition, **kw)
+
+
+def not_checked(reason: str, steps=(), **kw) -> Outcome:
+    if not reason:
+        raise ValueError("not-checked needs a reason")
+    return Outcome(verdict="not-checked", evidence=reason, steps=tuple(steps), reason=reason, **kw)

@@ -1,0 +1,94 @@
+"""The audit's outputs: the verdict table (stdout), ``claims.json`` and ``report.md``.
+
+Everything here is formatting of an :class:`verify.audit.AuditResult`; no verdict is decided here.
+
+>>> format_table([{"id": "prop4", "verdict": "confirmed", "evidence": "holds"}]).splitlines()[0].split()
+['claim', 'verdict', 'evidence']
+"""
+from __future__ import annotations
+
+import json
+
+VERDICT_ORDER = ("confirmed", "qualified", "corrected", "refuted", "not-checked", "error")
+
+
+def records(result) -> list[dict]:
+    return [r.record() for r in result.results]
+
+
+def claims_json(result) -> str:
+    return json.dumps(records(result), indent=1, ensure_ascii=False, default=str) + "\n"
+
+
+def _short(text: str, width: int) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def format_table(recs: list[dict], width: int = 78) -> str:
+    idw = max([len("claim")] + [len(r["id"]) for r in recs])
+    vw = max(len(v) for v in VERDICT_ORDER)
+    lines = [f"{'claim':<{idw}}  {'verdict':<{vw}}  evidence"]
+    for r in recs:
+        lines.append(f"{r['id']:<{idw}}  {r['verdict']:<{vw}}  {_short(r['evidence'], width)}")
+    return "\n".join(lines)
+
+
+def summary_line(result) -> str:
+    counts = result.counts()
+    parts = [f"{counts[v]} {v}" for v in VERDICT_ORDER if counts.get(v)]
+    return f"{len(result.results)} claims: " + ", ".join(parts) + f" ({result.wall_time:.1f} s)"
+
+
+def _md_escape(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def report_markdown(result, *, figures: dict, derivation_files: list[str]) -> str:
+    recs = records(result)
+    opts, vers = result.options, result.versions
+    out = ["# Audit of “A Closer Look at Disentangling in β-VAE” (Sikka, Zhong, Yin, Pehlevan, Asilomar 2019)", "",
+           f"{summary_line(result)}.", "",
+           "Every verdict below is computed by the check named with it; the same check runs as a pytest test "
+           "(`pytest -m claims`, or the `-k` expression given per claim). Verdicts: **confirmed**; **refuted** "
+           "(with a counterexample); **corrected** (holds once the named erratum is fixed); **qualified** (holds "
+           "only under the stated condition); **not-checked** (with the reason); **error** (the check crashed).", "",
+           "Run: " + ", ".join(f"{k} = {v}" for k, v in opts.items()) + ".  ",
+           "Versions: " + ", ".join(f"{k} {v}" for k, v in vers.items()) + ".", "",
+           "## Verdicts", "", "| claim | section | verdict | decided by |", "|---|---|---|---|"]
+    for r in recs:
+        out.append(f"| [{r['id']}](#{r['id']}) | {_md_escape(r['section'])} | **{r['verdict']}** | "
+                   f"`pytest tests/test_claims.py -k \"{r['id']}]\"` |")
+    errata = [r for r in recs if r["verdict"] == "corrected"]
+    if errata:
+        out += ["", "## Errata", "", "| claim | erratum |", "|---|---|"]
+        out += [f"| {r['id']} | {_md_escape(r.get('erratum', ''))} |" for r in errata]
+    out += ["", "## Claims", ""]
+    for r in recs:
+        out += [f"### {r['id']}", "", f"*{r['section']}* — **{r['verdict']}**", "", f"> {r['statement']}", "",
+                r["evidence"], ""]
+        for key, label in (("condition", "Condition"), ("erratum", "Erratum"), ("reason", "Reason")):
+            if r.get(key):
+                out += [f"**{label}:** {r[key]}", ""]
+        if r.get("counterexample"):
+            out += ["**Counterexample:**", "", "```", json.dumps(r["counterexample"], indent=1, default=str), "```", ""]
+        if r.get("steps"):
+            out.append("Steps:")
+            out += [f"- {'✔' if s['holds'] else '✘'} {s['name']} [{s['equation']}; {s['role']}]: "
+                    f"{_short(s['detail'], 600)}" for s in r["steps"]]
+            out.append("")
+        if r.get("protocol"):
+            out += ["Protocol run: `" + json.dumps(r["protocol"], default=str)[:1500] + "`", ""]
+        for fig in r.get("figures", []):
+            if fig in figures:
+                out += [f"![{fig}](figures/{fig})", ""]
+        if r.get("error"):
+            out += [f"**The check crashed:** {r['error']}", ""]
+        out += [f"Decided by `{r['test']}` ({r['seconds']:.2f} s here).", ""]
+    out += ["## Derivation", ""]
+    if derivation_files:
+        out += ["The SymPy derivation the equation claims rest on: "
+                + ", ".join(f"[{f}](derivation/{f})" for f in derivation_files) + ".", ""]
+    else:
+        out += ["The derivation document could not be written (see the audit's stderr).", ""]
+    return "\n".join(out)
