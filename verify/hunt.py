@@ -42,8 +42,21 @@ class Hunt:
         return self.detail is not None
 
 
+def _keep_hypothesis_files_out_of_cwd() -> None:
+    """Hypothesis writes a ``.hypothesis`` directory into the working directory by default; the audit's runs
+    belong in the toolkit's cache instead (unless the user chose a place with HYPOTHESIS_STORAGE_DIRECTORY)."""
+    if os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
+        return
+    from pathlib import Path
+
+    from hypothesis.configuration import set_hypothesis_home_dir
+    root = Path(os.environ.get("BETAVAE_CACHE") or Path.home() / ".cache" / "betavae-audit")
+    set_hypothesis_home_dir(root / "hypothesis")
+
+
 def hunt(strategy, prop: Callable[[Any], PropertyResult], *, max_examples: int = 100) -> Hunt:
     """Search for an instance where ``prop(instance).holds`` is False; shrink it if found."""
+    _keep_hypothesis_files_out_of_cwd()
     count = [0]
 
     def violates(instance) -> bool:
