@@ -113,7 +113,12 @@ def checked(problem: Problem, *, rel_tol: float = 1e-9) -> Problem:
         raise ProblemError(f"mixing matrix: k = {k} latents exceed N = {N} observed dimensions; the closed form "
                            "needs k <= N (A^T A would have k - N zero eigenvalues mixed into the top-k of Sigma_x)")
     notes = list(problem.warnings)
-    a = np.linalg.eigvalsh(A.T @ A)
+    with np.errstate(over="ignore", invalid="ignore"):
+        gram = A.T @ A
+    if not np.all(np.isfinite(gram)):
+        raise ProblemError(f"mixing matrix: entries too large (largest |A_ij| = {np.abs(A).max():.3g}): "
+                           "A^T A overflows double precision")
+    a = np.linalg.eigvalsh(gram)
     scale = max(float(a.max()), 1.0)
     if np.any(a <= rel_tol * scale):
         notes.append("A is rank-deficient: some latent directions carry no signal (a_j = 0); those units "

@@ -7,7 +7,9 @@ import pytest
 MODULES = ["derivations.symbols", "derivations.steps", "derivations.gaussian", "derivations.explicit",
            "derivations.inference_error", "derivations.closed_form", "derivations.stationarity",
            "derivations.objective", "derivations.printed", "derivations.codegen", "derivations.posterior",
-           "numerics.optimum", "numerics.curve", "numerics.problems", "numerics.stationary", "numerics.highprec"]
+           "numerics.optimum", "numerics.curve", "numerics.problems", "numerics.stationary", "numerics.highprec",
+           "verify.outcome", "verify.strategies", "verify.hunt", "verify.properties", "verify.checks_deep",
+           "verify.checks_protocol", "verify.report", "verify.catalogue", "verify.context", "verify.cli", "verify.audit"]
 
 
 @pytest.mark.parametrize("name", MODULES)

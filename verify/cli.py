@@ -64,6 +64,15 @@ def one_line_usage_message(message: str) -> str:
     return message
 
 
+def one_line(text: str) -> str:
+    """Control characters a user typed (a newline inside an argument) shown escaped, so an error stays one line.
+
+    >>> one_line("--grid: expected LO:HI:N, got '1:2\\n'")
+    "--grid: expected LO:HI:N, got '1:2\\\\n'"
+    """
+    return re.sub(r"[\x00-\x1f\x7f]", lambda m: repr(m.group())[1:-1], text)
+
+
 @dataclass(frozen=True)
 class Command:
     """A subcommand: its name, one-line help, how to add its arguments, and what it runs."""
@@ -277,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
             raise UsageError(f"{extras[0]}: unrecognized argument")
         return args.run(args)
     except UsageError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {one_line(str(exc))}", file=sys.stderr)
         return 2
     except SystemExit as exc:  # --help and --version exit through argparse
         return exc.code if isinstance(exc.code, int) else 0
