@@ -1,0 +1,98 @@
+"""Benchmarks of the deep beta-VAE, measured in one run (ratios matter more than seconds on a noisy machine).
+
+    python benchmarks/bench_deep.py [--epochs E] [--skip-cli]
+
+Prints:
+* batched training of the reduced Fig. 2 models (6 betas x 2 realisations, N = 64, k = 10) against the
+  same models trained one at a time in a loop (the same code with one model per program), both with the
+  thread count the experiments choose, in models x epochs per second, and the ratio;
+* the reduced protocols in process (``run_fig2(reduced_fig2())``, ``run_fig3(reduced_fig3())``: what the
+  audit's default run pays), with CPU time next to wall time (other processes on the machine show as
+  wall > CPU);
+* ``python -m verify train --quick`` and ``--quick --fig3`` end to end (interpreter start and imports
+  included).
+"""
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+
+import numpy as np
+import torch
+
+
+def timed(fn):
+    wall, cpu = time.perf_counter(), time.process_time()
+    out = fn()
+    return time.perf_counter() - wall, time.process_time() - cpu, out
+
+
+def batched_vs_loop(epochs: int) -> list[tuple[str, float, str]]:
+    from deep import data
+    from deep.batched import ModelKey, train_batched
+    from deep.device import choose_threads, torch_threads
+    from deep.protocol import reduced_fig2
+    from deep.vae import Architecture
+
+    p = reduced_fig2()
+    A = data.mixing_matrix(data.sklearn_digits(), p.k)
+    train = np.stack([data.fig2_dataset(A, p.examples, data.numpy_stream(0, "data", r)).inputs for r in range(p.seeds)])
+    arch = Architecture(N=64, k=p.k)
+    models = [ModelKey(r, j, b) for r in range(p.seeds) for j, b in enumerate(p.betas)]
+    threads, why = choose_threads(torch.device("cpu"))
+    kwargs = dict(epochs=epochs, batch_size=p.batch_size, seed=0)
+    rows = []
+    with torch_threads(threads):
+        t_batch, c_batch, _ = timed(lambda: train_batched(arch, models, train, **kwargs))
+        t_loop, c_loop, _ = timed(lambda: [train_batched(arch, [m], train, **kwargs) for m in models])
+    work = len(models) * epochs
+    rows.append((f"batched: {len(models)} models x {epochs} epochs in one program", t_batch,
+                 f"{work / t_batch:.1f} model-epochs/s (CPU {c_batch:.1f} s; {threads} thread(s): {why})"))
+    rows.append((f"loop: the same {len(models)} models one at a time", t_loop,
+                 f"{work / t_loop:.1f} model-epochs/s (CPU {c_loop:.1f} s); batched is {t_loop / t_batch:.2f}x faster"))
+    return rows
+
+
+def reduced_in_process() -> list[tuple[str, float, str]]:
+    from deep.experiments import run_fig2, run_fig3
+    from deep.protocol import reduced_fig2, reduced_fig3
+    rows = []
+    total = 0.0
+    for name, run, p in (("run_fig2(reduced_fig2())", run_fig2, reduced_fig2()),
+                         ("run_fig3(reduced_fig3())", run_fig3, reduced_fig3())):
+        wall, cpu, result = timed(lambda: run(p))
+        total += wall
+        rows.append((name, wall, f"CPU {cpu:.1f} s; train {result.timings['train']:.1f} s, evaluate "
+                                 f"{result.timings['evaluate']:.1f} s; threads {result.device['threads_used']}"))
+    rows.append(("reduced Fig. 2 + Fig. 3 in one process", total, "budget 25 s"))
+    return rows
+
+
+def cli_runs() -> list[tuple[str, float, str]]:
+    rows = []
+    for extra in ([], ["--fig3"]):
+        argv = [sys.executable, "-m", "verify", "train", "--quick", *extra]
+        wall, cpu, out = timed(lambda: subprocess.run(argv, capture_output=True, text=True))
+        rows.append((" ".join(["python -m verify train --quick", *extra]), wall,
+                     f"exit {out.returncode} (interpreter start and imports included)"))
+    return rows
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--skip-cli", action="store_true")
+    args = parser.parse_args()
+    rows = batched_vs_loop(args.epochs) + reduced_in_process()
+    if not args.skip_cli:
+        rows += cli_runs()
+    width = max(len(r[0]) for r in rows)
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads available")
+    for name, seconds, note in rows:
+        print(f"{name:<{width}}  {seconds:8.2f} s  {note}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,120 @@
+"""Where and in which precision the deep experiments run, and the versions every JSON output records.
+
+CUDA when available, CPU otherwise; float32 unless asked otherwise (float64 is used by the tests that
+compare the batched program with a model trained alone).
+
+>>> pick_device("cpu").type
+'cpu'
+>>> torch_dtype("float64")
+torch.float64
+>>> {'numpy', 'scipy', 'mpmath', 'sympy', 'torch', 'betavae_audit'} <= set(versions())
+True
+"""
+from __future__ import annotations
+
+import importlib.metadata
+import os
+
+import torch
+
+DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+
+def pick_device(name: str | None = None) -> torch.device:
+    """``name`` if given ('cpu', 'cuda', 'cuda:1'), else CUDA when available, else the CPU."""
+    if name:
+        return torch.device(name)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def torch_dtype(name: str) -> torch.dtype:
+    if name not in DTYPES:
+        raise ValueError(f"dtype must be one of {sorted(DTYPES)}, got '{name}'")
+    return DTYPES[name]
+
+
+def versions() -> dict:
+    """Versions of the toolkit and of the numeric libraries (SymPy read from metadata, never imported)."""
+    import numpy
+    import scipy
+
+    from verify import __version__
+    out = {"betavae_audit": __version__, "numpy": numpy.__version__, "scipy": scipy.__version__,
+           "torch": torch.__version__}
+    for name in ("mpmath", "sympy", "scikit-learn", "tqdm", "matplotlib"):
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            out[name] = None
+    return dict(sorted(out.items()))
+
+
+def device_record(device: torch.device) -> dict:
+    """What the JSON says about the hardware: device, thread count, CPU count."""
+    record = {"device": str(device), "torch_threads": torch.get_num_threads(), "cpu_count": os.cpu_count()}
+    if device.type == "cuda":
+        record["cuda_device_name"] = torch.cuda.get_device_name(device)
+    return record
+
+
+# ------------------------------------------------------------------------------------ threads
+_THREAD_CHOICE: dict = {}
+
+
+class torch_threads:
+    """Context manager: run with ``n`` intra-op threads, restore the previous number afterwards."""
+
+    def __init__(self, n: int | None):
+        self.n = n
+        self.previous = None
+
+    def __enter__(self):
+        self.previous = torch.get_num_threads()
+        if self.n is not None and self.n != self.previous:
+            torch.set_num_threads(self.n)
+        return self
+
+    def __exit__(self, *exc):
+        if torch.get_num_threads() != self.previous:
+            torch.set_num_threads(self.previous)
+        return False
+
+
+def choose_threads(device: torch.device) -> tuple[int, str]:
+    """How many CPU threads to train with: the faster of 1 and all, timed once per process.
+
+    On small virtual machines several threads can be many times slower than one for the small
+    batched products of these networks (thread wake-up costs, shared cores), and faster on big
+    ones; a ~0.1 s measurement of a representative step decides. Not used on CUDA.
+    """
+    if device.type != "cpu":
+        return torch.get_num_threads(), "not a CPU device"
+    available = torch.get_num_threads()
+    if available == 1:
+        return 1, "one thread available"
+    if available in _THREAD_CHOICE:
+        return _THREAD_CHOICE[available]
+    import time
+    W = [torch.randn(8, 200, 200, requires_grad=True) for _ in range(2)]
+    X = torch.randn(8, 100, 200)
+    times = {1: [], available: []}
+
+    def step():
+        h = X
+        for w in W:
+            h = torch.tanh(torch.bmm(h, w))
+        h.sum().backward()
+
+    for _ in range(3):
+        for n in (1, available):
+            with torch_threads(n):
+                step()
+                t0 = time.perf_counter()
+                step()
+                times[n].append(time.perf_counter() - t0)
+    best = {n: min(t) for n, t in times.items()}
+    n = 1 if best[1] <= best[available] else available
+    choice = (n, f"measured: 1 thread {best[1] * 1e3:.2f} ms/step, {available} threads "
+                 f"{best[available] * 1e3:.2f} ms/step")
+    _THREAD_CHOICE[available] = choice
+    return choice
