@@ -116,6 +116,9 @@ CLAIMS: tuple[Claim, ...] = (
           "[decreasing].", deep.check_fig3_reconstruction, "trained", trained=True),
     Claim("fig3-kl-decreasing", "App. C, Fig. 3D", "Conditional Independence Loss as a function of β [decreasing].",
           deep.check_fig3_kl, "trained", trained=True),
+    Claim("fig3-traversal-orthogonal", "App. C, Fig. 3E", "Reconstruction of the digits noticeably worsens with higher "
+          "β, while units in the bottleneck encode for structured, orthogonal axes of motion [β = 1 vs β = 60].",
+          deep.check_fig3_traversal, "trained", trained=True),
     Claim("appc-protocol", "V, App. C", "The experimental protocol (architecture, data, realizations, how the inference "
           "error is computed), as stated in Section V, Appendix C and the captions of Figs. 2-3.",
           protocol.check_appc_protocol, "protocol"),
