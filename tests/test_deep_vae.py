@@ -307,6 +307,23 @@ def test_reconstruction_and_kl_against_direct_computation():
     assert terms.objective == pytest.approx(terms.reconstruction - 2.0 * terms.kl)
 
 
+def test_curve_shape_counts_increases_beyond_noise_only():
+    betas = np.array([0.1, 1.0, 10.0, 0.5])                      # unsorted on purpose
+    recon = np.array([[-1.0, -2.0, -1.95, -1.5], [-1.1, -2.1, -2.06, -1.6]])   # beta 10: up by 0.045 < 2 SE
+    arrays = {"reconstruction": recon, "reconstruction_se": np.full_like(recon, 0.1), "kl": -recon,
+              "elbo": np.array([[0.0, 1.0, 0.0, 2.0], [0.0, 1.0, 0.0, 2.0]]), "tie": np.array([[5.0, 4.0, 3.0, 4.5]] * 2)}
+    shape = experiments.curve_shape(betas, arrays)
+    assert shape["reconstruction"]["mean_non_increasing"] and shape["reconstruction"]["realisations_non_increasing"] == 2
+    assert shape["reconstruction"]["mean_increases"] == 1 and shape["reconstruction"]["realisations_strictly_non_increasing"] == 0
+    arrays["reconstruction"] = recon + np.array([0, 0, 1.0, 0])     # a step up of 0.95 at beta 10 > 2 SE
+    shape = experiments.curve_shape(betas, arrays)
+    assert not shape["reconstruction"]["mean_non_increasing"] and shape["reconstruction"]["realisations_non_increasing"] == 0
+    assert shape["elbo"]["argbest_beta"] == 0.5 and shape["tie"]["argbest_beta"] == 10.0
+    assert not shape["tie"]["interior"] and shape["elbo"]["interior"]
+    arrays["kl"] = np.array([[3.0, 2.0, 1.0, 1.0005], [3.0, 2.0, 1.0, 1.0005]])[:, [0, 2, 3, 1]]   # 1e-3 tolerance
+    assert experiments.curve_shape(betas, arrays)["kl"]["mean_non_increasing"]
+
+
 # ------------------------------------------------------------------------------------------ MNIST
 def _write_idx(path, array, code=0x08, compress=False):
     header = bytes([0, 0, code, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
@@ -349,9 +366,10 @@ FAST = ("--quick", "--epochs", "1", "--seeds", "1", "--betas", "0.5,1,2", "--mc-
 
 def test_cli_json_keys_and_plot(tmp_path, capsys):
     plot = tmp_path / "fig2.png"
-    status, out, err = run(capsys, "train", *FAST, "--latents", "3", "--json", "--plot", str(plot))
+    status, out, err = run(capsys, "train", *FAST, "--latents", "3", "--eval", "fresh", "--json", "--plot", str(plot))
     assert status == 0, err
     doc = json.loads(out)
+    assert doc["protocol"]["eval_on"] == "fresh" and doc["protocol"]["k"] == 3
     for key in ("records", "summary", "protocol", "versions", "wall_time", "device", "seeds", "betas", "dtype"):
         assert key in doc
     assert {"elbo", "reconstruction", "kl", "objective", "tie", "alignment"} <= set(doc["records"][0])
