@@ -29,19 +29,20 @@ def timed(fn, repeat=3):
     return best, out
 
 
-def main():
+def rows() -> list[tuple[str, float, str]]:
+    """(what, seconds, comparison) for every numerics benchmark, measured in this run."""
     betas = np.geomspace(0.05, 200, 100)
-    rows = []
+    out = []
     paper = paper_problem().A
     t_paper, _ = timed(lambda: beta_curve(paper, betas))
-    rows.append(("curve, paper problem (N=128, k=2), 100 betas", t_paper, ""))
+    out.append(("curve, paper problem (N=128, k=2), 100 betas", t_paper, ""))
     big = random_problem(100_000, 32, seed=0).A
     tracemalloc.start()
     t_big, _ = timed(lambda: beta_curve(big, betas), repeat=1)
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    rows.append(("curve, N=100,000, k=32, 100 betas", t_big,
+    out.append(("curve, N=100,000, k=32, 100 betas", t_big,
                  f"allocated during the curve {peak / 2**20:.1f} MiB; process peak RSS {rss:.0f} MiB (A is {big.nbytes / 2**20:.0f} MiB)"))
 
     S = paper @ paper.T + np.eye(paper.shape[0])
@@ -49,7 +50,7 @@ def main():
     def naive():   # the generated general formulas, N x N matrices, one beta at a time
         return [gen.objective(*closed_form_optimum(paper, b).params(), S, b) for b in betas]
     t_naive, _ = timed(naive, repeat=1)
-    rows.append(("objective via generated N x N formulas, paper problem, 100 betas", t_naive,
+    out.append(("objective via generated N x N formulas, paper problem, 100 betas", t_naive,
                  f"closed-form curve is {t_naive / t_paper:.0f}x faster"))
     from numerics.optimum import closed_form_terms
     from numerics.problems import fig3_problem
@@ -57,14 +58,19 @@ def main():
     A3 = fig3_problem().A
     t_stat, _ = timed(lambda: solve_stationary(A3, 1.5, starts=24, seed=0), repeat=1)
     t_closed, _ = timed(lambda: closed_form_terms(A3, 1.5), repeat=20)
-    rows.append(("general stationarity solver, Fig. 3 problem, one beta", t_stat,
+    out.append(("general stationarity solver, Fig. 3 problem, one beta", t_stat,
                  f"closed form is {t_stat / t_closed:.0f}x faster ({t_closed * 1e6:.0f} us)"))
     from numerics.optimal_beta import optimal_beta
     t_ob, _ = timed(lambda: optimal_beta(paper, digits=50), repeat=1)
-    rows.append(("optimal beta to 50 digits (mpmath, self-checked), paper problem", t_ob, ""))
-    width = max(len(r[0]) for r in rows)
+    out.append(("optimal beta to 50 digits (mpmath, self-checked), paper problem", t_ob, ""))
+    return out
+
+
+def main():
+    table = rows()
+    width = max(len(r[0]) for r in table)
     print(f"{'what':<{width}}  {'seconds':>9}  notes")
-    for what, sec, note in rows:
+    for what, sec, note in table:
         print(f"{what:<{width}}  {sec:9.4f}  {note}")
 
 
