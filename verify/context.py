@@ -65,7 +65,9 @@ class AuditContext:
     def crosscheck(self):
         def run():
             from deep import crosscheck
-            return crosscheck.audit_crosscheck(deep=self.deep)
+            from numerics.problems import paper_problem
+            proto = crosscheck.protocol("deep" if self.deep else "audit")
+            return crosscheck.run_crosscheck(paper_problem().A, protocol=proto)
         return self.memo("crosscheck", run)
 
     def figure_path(self, name: str) -> Path | None:
