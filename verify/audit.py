@@ -1,9 +1,11 @@
 """Run the claims catalogue and collect verdicts; a check that crashes is reported, the others still run.
 
 The derivation document (SymPy, ~25 s when its on-disk cache is cold) is built by a separate
-``derive`` process started at the beginning, so that it runs on the second core while the numeric and
-trained-network checks run here; the checks that need it (printed equations, Proposition 1) run last
-and read it from the cache that process fills.
+``derive`` process started at the beginning, so that it runs on the second core while the numeric
+checks run here; the checks that need it (printed equations, Proposition 1) run next and read it from
+the cache that process fills; the trained-network checks run last, alone, since torch's threads and a
+busy second process slow each other down by an order of magnitude (measured: Fig. 2's reduced run
+5 s alone, 67 s beside a cold derivation on two cores).
 
 >>> from verify.context import AuditContext
 >>> r = run_audit(AuditContext(), only=["prop4"])
@@ -115,10 +117,11 @@ def run_audit(ctx, only: list[str] | None = None, progress=None, derivation: sub
     """Run the selected claims (all by default), document-free ones first; results in catalogue order."""
     t0 = time.perf_counter()
     chosen = [c for c in CLAIMS if only is None or c.id in only]
-    order = [c for c in chosen if not needs_document(c)] + [c for c in chosen if needs_document(c)]
+    order = ([c for c in chosen if not needs_document(c) and not c.trained]
+             + [c for c in chosen if needs_document(c)] + [c for c in chosen if c.trained and not needs_document(c)])
     done = {}
     for claim in order:
-        if derivation is not None and needs_document(claim) and derivation.poll() is None:
+        if derivation is not None and (needs_document(claim) or claim.trained) and derivation.poll() is None:
             derivation.wait()          # its cache makes ctx.document() a fast read
         if progress:
             progress(claim)
