@@ -80,12 +80,31 @@ class torch_threads:
         return False
 
 
-def choose_threads(device: torch.device) -> tuple[int, str]:
-    """How many CPU threads to train with: the faster of 1 and all, timed once per process.
+DEFAULT_THREADS_NOTE = ("default: 1 thread (on the shared 2-vCPU reference machine 2 threads were 1.6x faster when "
+                        "it was idle and up to 20x slower when another process was running: OpenMP spin-waits); "
+                        "--threads T or threads='auto' to choose")
 
-    On small virtual machines several threads can be many times slower than one for the small
-    batched products of these networks (thread wake-up costs, shared cores), and faster on big
-    ones; a ~0.1 s measurement of a representative step decides. Not used on CUDA.
+
+def default_threads(threads, device: torch.device) -> tuple[int, str]:
+    """The thread count of a run: ``threads`` if an integer, measured if 'auto', else 1 on the CPU.
+
+    Results were bitwise identical with 1 and 2 threads in every run made here (the batched products
+    split over models, not over the reductions), so the choice is about speed only.
+    """
+    if device.type != "cpu":
+        return torch.get_num_threads(), "not a CPU device"
+    if threads == "auto":
+        return choose_threads(device)
+    if threads is not None:
+        return int(threads), "given"
+    return 1, DEFAULT_THREADS_NOTE
+
+
+def choose_threads(device: torch.device) -> tuple[int, str]:
+    """The faster of 1 and all CPU threads, timed once per process (``threads='auto'``).
+
+    A ~0.1-0.5 s measurement of a representative step. Under bursty load from other processes the
+    measurement can mislead, which is why it is not the default.
     """
     if device.type != "cpu":
         return torch.get_num_threads(), "not a CPU device"

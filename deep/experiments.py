@@ -23,7 +23,7 @@ import torch
 
 from . import data as data_module
 from .batched import ModelKey, TrainedBatch, decode, train_batched
-from .device import choose_threads, device_record, pick_device, torch_dtype, torch_threads, versions
+from .device import default_threads, device_record, pick_device, torch_dtype, torch_threads, versions
 from .evaluate import evaluate
 from .protocol import Protocol
 from .vae import Architecture
@@ -230,7 +230,7 @@ def _run(p: Protocol, prepared: _Prepared, progress: bool, device, threads, max_
     start = time.perf_counter()
     p = p.validated()
     device = pick_device(device)
-    chosen_threads, why = (threads, "given") if threads is not None else choose_threads(device)
+    chosen_threads, why = default_threads(threads, device)
     dtype = torch_dtype(p.dtype)
     models = [ModelKey(replicate=r, beta_index=j, beta=float(b)) for r in range(p.seeds) for j, b in enumerate(p.betas)]
     chunks = _chunks(models, prepared.arch, p, max_models_per_batch)
@@ -286,8 +286,8 @@ def _reference(p: Protocol, A: np.ndarray) -> dict:
     return out
 
 
-def run_fig2(protocol: Protocol, *, progress: bool = False, device: str | None = None, threads: int | None = None,
-             max_models_per_batch: int | None = None) -> Fig2Result:
+def run_fig2(protocol: Protocol, *, progress: bool = False, device: str | None = None,
+             threads: int | str | None = None, max_models_per_batch: int | None = None) -> Fig2Result:
     """Train and evaluate Fig. 2's networks (every realisation x beta) and return the curves."""
     protocol = protocol.validated()
     if protocol.figure != "fig2":
@@ -318,8 +318,8 @@ def traversal_images(trained: TrainedBatch, m: int, values: np.ndarray, side: in
     return out
 
 
-def run_fig3(protocol: Protocol, *, progress: bool = False, device: str | None = None, threads: int | None = None,
-             max_models_per_batch: int | None = None) -> Fig3Result:
+def run_fig3(protocol: Protocol, *, progress: bool = False, device: str | None = None,
+             threads: int | str | None = None, max_models_per_batch: int | None = None) -> Fig3Result:
     """Fig. 3: the digit-on-canvas data; Fig. 2's curves plus the latent traversals of panel E."""
     protocol = protocol.validated()
     if protocol.figure != "fig3":

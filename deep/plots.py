@@ -40,8 +40,8 @@ def _caption(result) -> str:
     alignment = "exact" if result.shape()["alignment_exact"] else "heuristic (upper bound)"
     return (f"{p['name']}: {len(result.seeds)} realisations x {len(result.betas)} betas, {p['epochs']} epochs over "
             f"{p['examples']} examples, batch {p['batch_size']}, k = {p['k']}, {p['mc_samples']} MC samples; "
-            f"TIE alignment {alignment}; terms averaged over the "
-            f"{'training set' if p['eval_on'] == 'train' else 'a fresh sample from p(x)'}")
+            f"TIE alignment {alignment}; terms averaged over "
+            f"{'the training set' if p['eval_on'] == 'train' else 'a fresh sample from p(x)'}")
 
 
 def _save(fig, path: Path) -> Path:

@@ -19,6 +19,14 @@ from verify import cli
 SMALL = vae.Architecture(N=6, k=2, encoder_hidden=(8, 7, 5), decoder_hidden=(5, 7, 8))
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """As the experiments do by default: several threads can be many times slower on a shared small machine."""
+    from deep.device import torch_threads
+    with torch_threads(1):
+        yield
+
+
 # --------------------------------------------------------------------------------- architecture
 def test_architecture_as_specified_and_forward_matches_numpy():
     arch = vae.Architecture(N=64, k=10)
@@ -112,6 +120,23 @@ def test_models_differ_when_keys_differ_and_repeat_when_equal():
     own = batched.train_batched(SMALL, models, train, epochs=2, batch_size=5, seed=3, dtype=torch.float64,
                                 common_random_numbers=False)
     assert not torch.allclose(own.params["mu.W"][0], own.params["mu.W"][1])
+
+
+def test_thread_count_does_not_change_the_numbers():
+    """The default is 1 thread for speed on shared machines; the numbers must not depend on it."""
+    if torch.get_num_threads() < 2 and (os.cpu_count() or 1) < 2:
+        pytest.skip("one CPU")
+    train = np.random.default_rng(2).standard_normal((1, 200, 64))
+    models = [batched.ModelKey(0, j, b) for j, b in enumerate((0.5, 1.0, 2.0, 4.0))]
+    arch = vae.Architecture(N=64, k=4)
+    from deep.device import torch_threads
+    runs = []
+    for threads in (1, 2):
+        with torch_threads(threads):
+            runs.append(batched.train_batched(arch, models, train[:, :100], epochs=1, batch_size=50, seed=0,
+                                              common_random_numbers=False))
+    for name in runs[0].params:
+        assert torch.equal(runs[0].params[name], runs[1].params[name]), name
 
 
 TINY = protocol.reduced_fig2().with_changes(betas=(0.5, 1.0, 2.0), seeds=2, epochs=2, examples=60,
@@ -399,6 +424,9 @@ def test_cli_mnist_and_fig3_text(tmp_path, capsys):
     (["--fig3", "--latents", "3"], "--latents"),
     (["--mnist", "/nonexistent/mnist-dir"], "--mnist"),
     (["--plot", "/nonexistent-dir/f.png"], "--plot"),
+    (["--plot", "/"], "--plot"),
+    (["--threads", "0"], "--threads"),
+    (["--device", "tpu"], "--device"),
 ])
 def test_cli_bad_input_one_line_exit_2(capsys, argv, flag):
     status, out, err = run(capsys, "train", "--quick", *argv)

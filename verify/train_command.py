@@ -36,7 +36,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mnist", metavar="DIR", help="read MNIST IDX files (train-images-idx3-ubyte[.gz], "
                                                        "train-labels-idx1-ubyte[.gz]) instead of scikit-learn's digits")
     parser.add_argument("--device", metavar="DEV", help="cpu or cuda (default: cuda when available)")
-    parser.add_argument("--threads", metavar="T", help="CPU threads (default: the faster of 1 and all, measured)")
+    parser.add_argument("--threads", metavar="T",
+                        help="CPU threads, or 'auto' (the faster of 1 and all, measured); default 1: on a shared "
+                             "small machine more threads can be far slower")
     parser.add_argument("--json", action="store_true", help="print one JSON document on stdout")
     parser.add_argument("--plot", metavar="FILE.png", help="write the figure (Fig. 2 panels A-D; Fig. 3 also E)")
 
@@ -133,7 +135,7 @@ def _check_inputs(args, protocol):
             raise UsageError("--device: CUDA is not available on this machine")
         device = args.device
     import os
-    threads = _integer("--threads", args.threads, 1, max(1, os.cpu_count() or 1))
+    threads = "auto" if args.threads == "auto" else _integer("--threads", args.threads, 1, max(1, os.cpu_count() or 1))
     return device, threads
 
 
@@ -160,8 +162,8 @@ def format_result(result) -> str:
     shape = result.shape()
     lines = [f"{'Fig. 3' if p['figure'] == 'fig3' else 'Fig. 2'} ({p['name']}): {len(result.seeds)} realisations x "
              f"{len(result.betas)} betas, {p['epochs']} epochs over {p['examples']} examples, batch {p['batch_size']}, "
-             f"k = {p['k']}, {p['mc_samples']} Monte-Carlo samples, seed {p['seed']}, terms averaged over the "
-             f"{'training set' if p['eval_on'] == 'train' else 'a fresh sample from p(x)'}",
+             f"k = {p['k']}, {p['mc_samples']} Monte-Carlo samples, seed {p['seed']}, terms averaged over "
+             f"{'the training set' if p['eval_on'] == 'train' else 'a fresh sample from p(x)'}",
              f"images: {result.images}",
              "mean [min, max] over realisations:",
              f"{'beta':>8} {'ln beta':>8}  {'ELBO':>28}  {'TIE':>26}  {'reconstruction':>28}  {'KL':>24}"]
