@@ -1,0 +1,189 @@
+"""The linear beta-VAE of Section IV.B as a torch module (float64), and its two training objectives.
+
+Encoder (eq. 20): mu_z = W_mu x + b_mu, Sigma_z = diag(exp(W_sigma x + b_sigma)).
+Decoder: y ~ N(D z + b_D, I_N) (sigma_y^2 = 1, as in the paper).
+
+Two objectives, both *maximised* (the optimisers minimise their negative):
+
+* :func:`exact_objective`: eq. (21) with every constant, i.e. the beta-VAE objective averaged
+  over x ~ N(0, Sigma_x), Sigma_x = A A^T + I. It equals ``numerics._generated.objective`` (a
+  test pins them), but never forms Sigma_x: every trace M Sigma_x M^T is written as
+  |M A|^2 + |M|^2, so the cost is O(N k^2) and N = 10^5 is as cheap as the paper's N = 128.
+* :func:`sampled_objective`: the practitioner's estimate on a minibatch x = A s + eta, one
+  reparameterised draw z = mu_z + Sigma_z^(1/2) eps per x, the KL to N(0, I_k) in closed form.
+  Its expectation over (s, eta, eps) is the exact objective, so both paths target the same optimum.
+
+Parameters are kept as in the paper (rows of W_mu, W_sigma index latent units); biases are 1-D.
+
+>>> import torch
+>>> A = torch.tensor([[2.73, 0.73], [0.73, 2.73]], dtype=torch.float64)
+>>> net = LinearVAE.initialised(N=2, k=2, seed=0)
+>>> float(exact_objective(*net.tensors(), A, beta=1.0).detach()) < 0
+True
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+DTYPE = torch.float64
+NAMES = ("W_mu", "b_mu", "W_sigma", "b_sigma", "D", "b_D")
+LOG_2PI = math.log(2 * math.pi)
+
+
+def default_device() -> torch.device:
+    """CUDA when available, CPU otherwise (float64 either way)."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def shapes(N: int, k: int) -> tuple[tuple[int, ...], ...]:
+    """Shapes of (W_mu, b_mu, W_sigma, b_sigma, D, b_D) in the torch module (biases 1-D)."""
+    return ((k, N), (k,), (k, N), (k,), (N, k), (N,))
+
+
+def n_parameters(N: int, k: int) -> int:
+    return 3 * k * N + 2 * k + N
+
+
+def split(theta: torch.Tensor, N: int, k: int) -> tuple[torch.Tensor, ...]:
+    """A flat parameter vector -> the six tensors (views), in ``NAMES`` order."""
+    out, pos = [], 0
+    for shp in shapes(N, k):
+        m = math.prod(shp)
+        out.append(theta[pos:pos + m].view(shp))
+        pos += m
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class ExactTerms:
+    """Data-averaged reconstruction, KL and objective (eq. 21 with constants), as 0-d tensors."""
+
+    reconstruction: torch.Tensor
+    kl: torch.Tensor
+    objective: torch.Tensor
+
+
+def exact_terms(W_mu, b_mu, W_sigma, b_sigma, D, b_D, A, beta) -> ExactTerms:
+    """E_x E_q log p(x|z), E_x KL(q(z|x) || N(0, I)) and their combination for beta, O(N k^2) work.
+
+    With Sigma_x = A A^T + I (eq. 18) and v_i = exp([W_sigma Sigma_x W_sigma^T]_ii / 2 + b_sigma_i)
+    (the x-average of the lognormal variance, eqs. 38-39):
+    reconstruction = -(N/2) log 2 pi - |D b_mu + b_D|^2 / 2 - Tr[(I - D W_mu) Sigma_x (I - D W_mu)^T] / 2
+    - sum_i [D^T D]_ii v_i / 2, and KL = -k/2 - sum b_sigma / 2 + |b_mu|^2 / 2 + Tr[W_mu Sigma_x W_mu^T] / 2
+    + sum v_i / 2. The N x N trace is |A - D (W_mu A)|^2 + N - 2 Tr(W_mu D) + <D^T D, W_mu W_mu^T>.
+    """
+    N, k = A.shape
+    WA = W_mu @ A
+    VA = W_sigma @ A
+    v = torch.exp(0.5 * ((VA ** 2).sum(1) + (W_sigma ** 2).sum(1)) + b_sigma)
+    DtD = D.T @ D
+    residual = A - D @ WA
+    trace_R = (residual ** 2).sum() + N - 2 * torch.trace(W_mu @ D) + (DtD * (W_mu @ W_mu.T)).sum()
+    e = D @ b_mu + b_D
+    reconstruction = (-0.5 * N * LOG_2PI - 0.5 * (e @ e) - 0.5 * trace_R
+                      - 0.5 * (torch.diagonal(DtD) * v).sum())
+    kl = (-0.5 * k - 0.5 * b_sigma.sum() + 0.5 * (b_mu @ b_mu)
+          + 0.5 * ((WA ** 2).sum() + (W_mu ** 2).sum()) + 0.5 * v.sum())
+    return ExactTerms(reconstruction, kl, reconstruction - beta * kl)
+
+
+def exact_objective(W_mu, b_mu, W_sigma, b_sigma, D, b_D, A, beta) -> torch.Tensor:
+    """Eq. (21) with every constant (equals ``numerics._generated.objective``); to be maximised."""
+    return exact_terms(W_mu, b_mu, W_sigma, b_sigma, D, b_D, A, beta).objective
+
+
+def exact_objective_flat(theta, A, beta) -> torch.Tensor:
+    """:func:`exact_objective` of a flat parameter vector (for L-BFGS and Hessian-vector products)."""
+    N, k = A.shape
+    return exact_objective(*split(theta, N, k), A, beta)
+
+
+def sample_data(A, batch: int, generator: torch.Generator) -> torch.Tensor:
+    """x = A s + eta (eq. 17), s ~ N(0, I_k), eta ~ N(0, I_N); rows are samples."""
+    N, k = A.shape
+    s = torch.randn(batch, k, generator=generator, dtype=A.dtype, device=A.device)
+    eta = torch.randn(batch, N, generator=generator, dtype=A.dtype, device=A.device)
+    return s @ A.T + eta
+
+
+def sampled_objective(W_mu, b_mu, W_sigma, b_sigma, D, b_D, x, eps, beta) -> torch.Tensor:
+    """Minibatch mean of log p(x|z) - beta KL(q(z|x) || N(0, I)), z = mu + exp(logvar/2) eps (reparameterised)."""
+    N = x.shape[1]
+    mu = x @ W_mu.T + b_mu
+    logvar = x @ W_sigma.T + b_sigma
+    z = mu + torch.exp(0.5 * logvar) * eps
+    recon = -0.5 * N * LOG_2PI - 0.5 * ((x - z @ D.T - b_D) ** 2).sum(1)
+    kl = 0.5 * (torch.exp(logvar) + mu ** 2 - 1.0 - logvar).sum(1)
+    return (recon - beta * kl).mean()
+
+
+class LinearVAE(torch.nn.Module):
+    """Encoder (eq. 20) and linear decoder with unit output variance, float64."""
+
+    def __init__(self, N: int, k: int, device=None):
+        super().__init__()
+        device = torch.device(device) if device is not None else default_device()
+        for name, shp in zip(NAMES, shapes(N, k)):
+            setattr(self, name, torch.nn.Parameter(torch.zeros(shp, dtype=DTYPE, device=device)))
+        self.N, self.k = N, k
+
+    @classmethod
+    def initialised(cls, N: int, k: int, seed: int, *, scale: float = 0.1, device=None) -> "LinearVAE":
+        """Small random initialisation: weights N(0, scale^2 / fan_in), biases N(0, (scale/10)^2).
+
+        Small, so that training starts near the symmetric saddle D = W_mu = 0 and has to find
+        the optimum itself; random, so that no exact symmetry (two identical units) survives.
+        Seeded by a private ``torch.Generator`` on the CPU, so it is identical on every device.
+        """
+        net = cls(N, k, device=device)
+        g = torch.Generator().manual_seed(int(seed))
+        fan_in = {"W_mu": N, "W_sigma": N, "D": k}
+        with torch.no_grad():
+            for name, p in net.named_parameters():
+                std = scale / math.sqrt(fan_in[name]) if name in fan_in else scale / 10
+                p.copy_(std * torch.randn(p.shape, generator=g, dtype=DTYPE))
+        return net
+
+    def tensors(self) -> tuple[torch.Tensor, ...]:
+        return tuple(getattr(self, name) for name in NAMES)
+
+    def flat(self) -> torch.Tensor:
+        return torch.cat([p.detach().reshape(-1) for p in self.tensors()])
+
+    def load_flat(self, theta: torch.Tensor) -> None:
+        with torch.no_grad():
+            for p, q in zip(self.tensors(), split(theta, self.N, self.k)):
+                p.copy_(q)
+
+    def encode(self, x):
+        """(mu_z, log diag Sigma_z) of eq. (20) for a batch of rows x."""
+        return x @ self.W_mu.T + self.b_mu, x @ self.W_sigma.T + self.b_sigma
+
+    def decode(self, z):
+        return z @ self.D.T + self.b_D
+
+    def exact_terms(self, A, beta) -> ExactTerms:
+        return exact_terms(*self.tensors(), A, beta)
+
+    def numpy_params(self) -> "NumpyParams":
+        return NumpyParams(*(p.detach().cpu().numpy().astype(np.float64).copy() for p in self.tensors()))
+
+
+@dataclass(frozen=True)
+class NumpyParams:
+    """Trained parameters as numpy arrays (biases 1-D); ``columns()`` gives the layout of ``_generated``."""
+
+    W_mu: np.ndarray
+    b_mu: np.ndarray
+    W_sigma: np.ndarray
+    b_sigma: np.ndarray
+    D: np.ndarray
+    b_D: np.ndarray
+
+    def columns(self) -> tuple[np.ndarray, ...]:
+        """(W_mu, b_mu, W_sigma, b_sigma, D, b_D) with the biases as column arrays."""
+        return (self.W_mu, self.b_mu[:, None], self.W_sigma, self.b_sigma[:, None], self.D, self.b_D[:, None])

@@ -1,0 +1,184 @@
+"""Trained network vs closed form: the compared quantities, and the Monte-Carlo tolerance of path (b).
+
+Compared quantities (relative error |trained - closed form| / max(|closed form|, 1), the maximum
+over the entries of a vector):
+
+========================  ==================================================  ====================
+name                      trained network                                     closed form
+========================  ==================================================  ====================
+``dtd_eigenvalues``       spectrum of D^T D, descending                       d_i^2 = max(lambda_i - beta, 0)
+``sigma_z``               exp(b_sigma), units by [D^T D]_ii descending        beta / (beta + d_i^2)
+``w_sigma``               max abs W_sigma                                     0
+``b_mu``, ``b_D``         max abs entry                                       0 (eq. 22)
+``dtd_offdiagonal``       max abs off-diagonal of D^T D                       0 (orthogonal units)
+``reconstruction``,       data-averaged, every constant (:mod:`deep.linear_metrics`)  ``closed_form_terms``
+``kl``, ``elbo``,
+``objective``,
+``log_likelihood``,
+``mie``, ``tie``
+========================  ==================================================  ====================
+
+``tie`` is gauge-aligned on both sides (minimised over signed permutations of the latents).
+
+Monte-Carlo tolerance of path (b) (:func:`mc_prediction`). Path (b) averages the Adam iterates
+over its last ``n`` samples. Averaged stochastic-gradient iterates near a non-degenerate optimum
+are asymptotically Gaussian with covariance H^-1 S H^-1 / n (Polyak & Juditsky 1992; it holds for
+any fixed preconditioner, so for Adam's late, nearly constant one): H the Hessian of the exact
+objective at the closed-form optimum, S the covariance of the per-sample gradient of the
+reparameterised estimator there (estimated by ``grad_samples`` per-sample gradients, ``torch.func.vmap``).
+Drawing parameter errors from that Gaussian and evaluating every quantity exactly gives the
+predicted root-mean-square relative error of each quantity; an observed error is then reported
+as z = observed / predicted. Measured on Fig. 3's problem at beta = 1.5 (8 seeds, 8000 steps):
+observed rms / predicted rms between 0.6 and 1.75 over all quantities (and 0.6-1.4 at 8000 steps,
+6 seeds, for a random 6 x 2 problem at beta = 0.7). z >> 1 means the run is *not* at the optimum
+within Monte-Carlo error: a slow direction not traversed in the budget, or a bias of the finite
+step size. The prediction is first order, which limits it in two ways: (i) where the per-sample
+gradient vanishes at the optimum (the encoder of a unit when every unit has collapsed, D = 0) it
+predicts no error at all, and such quantities get no z; (ii) it has no finite-step-size bias: e.g.
+the variance exp(b_sigma) of a collapsed unit tracks beta / (beta + |D_i|^2) with the *fluctuating*
+decoder column D_i, so it is biased low by the spread of the iterates, not of their average
+(paper's problem, beta = 1.4375: z ~ 100 for ``sigma_z``).
+
+>>> import numpy as np
+>>> from numerics.optimum import closed_form_optimum
+>>> A = 0.5 * (np.ones((6, 2)) + np.eye(6, 2))
+>>> ref = reference(A, 2.0)
+>>> from deep.linear_metrics import params_from_columns, trained_terms
+>>> c = compare(trained_terms(params_from_columns(*ref.optimum.params()), A, 2.0), ref)
+>>> max(x.relative_error for x in c.values()) < 1e-12
+True
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from numerics.optimum import Optimum, Terms, closed_form_optimum, closed_form_terms
+
+from .linear import DTYPE, sample_data, sampled_objective, split
+from .linear_metrics import TrainedTerms, params_from_columns, trained_terms
+
+SCALARS = ("reconstruction", "kl", "elbo", "objective", "log_likelihood", "mie", "tie")
+QUANTITIES = ("dtd_eigenvalues", "sigma_z", "w_sigma", "b_mu", "b_D", "dtd_offdiagonal") + SCALARS
+
+
+@dataclass(frozen=True)
+class Comparison:
+    trained: float | tuple
+    closed_form: float | tuple
+    relative_error: float
+
+
+@dataclass(frozen=True)
+class Reference:
+    """The closed form at one beta: parameters and quantities."""
+
+    optimum: Optimum
+    terms: Terms
+
+
+def reference(A, beta: float) -> Reference:
+    return Reference(closed_form_optimum(A, beta), closed_form_terms(A, beta))
+
+
+def relative_error(trained, closed) -> float:
+    t, c = np.atleast_1d(np.asarray(trained, float)), np.atleast_1d(np.asarray(closed, float))
+    if t.shape != c.shape or not np.all(np.isfinite(t)):
+        return math.inf
+    return float(np.max(np.abs(t - c) / np.maximum(np.abs(c), 1.0)))
+
+
+def _vector(x):
+    return tuple(float(v) for v in np.asarray(x).ravel())
+
+
+def compare(t: TrainedTerms, ref: Reference) -> dict[str, Comparison]:
+    """Every quantity of :data:`QUANTITIES`: trained, closed form, relative error."""
+    o = ref.optimum
+    pairs = {
+        "dtd_eigenvalues": (_vector(t.dtd_eigenvalues), _vector(o.d2)),
+        "sigma_z": (_vector(t.sigma_z), _vector(np.exp(o.b_sigma))),
+        "w_sigma": (t.w_sigma_max, 0.0),
+        "b_mu": (t.b_mu_max, 0.0),
+        "b_D": (t.b_D_max, 0.0),
+        "dtd_offdiagonal": (t.dtd_offdiagonal, 0.0),
+    }
+    for name in SCALARS:
+        pairs[name] = (float(getattr(t, name)), float(getattr(ref.terms, name)))
+    return {name: Comparison(tr, cf, relative_error(tr, cf)) for name, (tr, cf) in pairs.items()}
+
+
+@dataclass(frozen=True)
+class McPrediction:
+    """Predicted rms relative error of each quantity for path (b) with ``samples`` averaged samples."""
+
+    samples: int
+    rms: dict
+    hessian_bottom: float      # eigenvalue of the exact Hessian closest to 0 (degenerate near thresholds)
+    grad_samples: int
+    draws: int
+
+
+def flat_optimum(o: Optimum, device=None) -> torch.Tensor:
+    """The closed-form parameters as one flat float64 vector in the torch module's order."""
+    return torch.cat([torch.as_tensor(np.asarray(p, float).ravel(), dtype=DTYPE) for p in o.params()]).to(device)
+
+
+def mc_prediction(A, beta: float, samples: int, *, grad_samples: int = 20000, draws: int = 200,
+                  seed: int = 0, device=None) -> McPrediction:
+    """Polyak-Juditsky prediction of path (b)'s error after averaging over ``samples`` samples.
+
+    Needs the full Hessian: meant for n = 3kN + 2k + N up to a few thousand parameters.
+    """
+    A = np.asarray(A, float)
+    N, k = A.shape
+    ref = reference(A, beta)
+    At = torch.as_tensor(A, dtype=DTYPE, device=device)
+    theta = flat_optimum(ref.optimum, At.device)
+    H = torch.func.hessian(lambda t: _exact(t, At, beta))(theta)
+    e, V = torch.linalg.eigh(0.5 * (H + H.T))
+    scale = float(e.abs().max())
+    inv = 1.0 / torch.where(e.abs() < 1e-12 * scale, -1e-12 * scale * torch.ones_like(e), e)
+
+    def per_sample(t, x, eps):
+        return sampled_objective(*split(t, N, k), x[None], eps[None], beta)
+    grads = torch.func.vmap(torch.func.grad(per_sample), in_dims=(None, 0, 0))
+    gen = torch.Generator(device=At.device).manual_seed(int(seed) + 7919)
+    S = torch.zeros_like(H)
+    done, chunk = 0, 2000
+    while done < grad_samples:
+        b = min(chunk, grad_samples - done)
+        x = sample_data(At, b, gen)
+        eps = torch.randn(b, k, generator=gen, dtype=DTYPE, device=At.device)
+        G = grads(theta, x, eps)
+        S += G.T @ G
+        done += b
+    S /= grad_samples
+    Hinv = (V * inv) @ V.T
+    cov = Hinv @ S @ Hinv / samples
+    w, U = torch.linalg.eigh(0.5 * (cov + cov.T))
+    L = (U * torch.sqrt(torch.clamp(w, min=0.0))).cpu().numpy()
+    rng = np.random.default_rng(seed)
+    base = theta.cpu().numpy()
+    errs = {name: [] for name in QUANTITIES}
+    for _ in range(draws):
+        p = params_from_flat(base + L @ rng.standard_normal(L.shape[1]), N, k)
+        for name, c in compare(trained_terms(p, A, beta), ref).items():
+            errs[name].append(c.relative_error)
+    rms = {name: float(np.sqrt(np.mean(np.square(v)))) for name, v in errs.items()}
+    return McPrediction(samples=int(samples), rms=rms, hessian_bottom=float(e[-1]), grad_samples=grad_samples,
+                        draws=draws)
+
+
+def _exact(t, At, beta):
+    from .linear import exact_objective_flat
+    return exact_objective_flat(t, At, beta)
+
+
+def params_from_flat(theta, N: int, k: int):
+    """A flat numpy vector (torch order) -> :class:`deep.linear.NumpyParams`."""
+    parts = split(torch.as_tensor(np.asarray(theta, float)), N, k)
+    return params_from_columns(*(p.numpy() for p in parts))

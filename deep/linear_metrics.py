@@ -1,0 +1,245 @@
+"""Quantities of a *trained* linear beta-VAE, averaged over x ~ N(0, Sigma_x), with k x k work only.
+
+Sigma_x = A A^T + I (eq. 18) is never formed: for any M with N columns,
+M Sigma_x M^T = (M A)(M A)^T + M M^T. So every quantity costs O(N k^2).
+
+* :func:`elbo_terms`: reconstruction and KL (eq. 21's two parts with constants), ELBO, objective.
+* :func:`log_likelihood`: E_x log N(x; b_D, D D^T + I_N) by the matrix determinant lemma and
+  Woodbury: log det(D D^T + I_N) = log det(I_k + D^T D) and
+  (D D^T + I_N)^-1 = I_N - D (I_k + D^T D)^-1 D^T, never an N x N inverse.
+* :func:`inference_error`: eq. (25) *with* the mean-offset term that eq. (25) omits,
+  (1/2) c^T E^-1 c: for a trained network the mean of q(z|x) minus the reference posterior mean is
+  (W_mu - F) x + c. For TIE (eq. 27) c = b_mu; for MIE (eq. 26) the model posterior
+  p_theta(z|x) = N(F (x - b_D), (D^T D + I)^-1) (eq. 24 with the decoder bias) gives c = b_mu + F b_D.
+  Both vanish at the optimum (b_mu = b_D = 0, eq. 22), where eq. (25) is exact.
+* :func:`aligned_tie`: TIE minimised over signed permutations of the latent units (the objective
+  cannot tell units, or their signs, apart). For a trained network the dependence on the
+  permutation is quadratic, not linear (the cross terms E_ij s_i s_j H_{pi(i) pi(j)} below vanish
+  only when W_mu Sigma_x W_mu^T + b_mu b_mu^T is diagonal, as at the optimum), so for k <= 6 all
+  2^k k! signed permutations are enumerated exactly (46,080 at k = 6, vectorised); beyond, a
+  linear assignment on the part that is linear in the permutation gives a start that is improved
+  by exact 2-opt moves (swaps of two units, single sign flips) until none helps: a local optimum,
+  reported as such in ``method``.
+
+>>> import numpy as np
+>>> from numerics.optimum import closed_form_optimum, closed_form_terms
+>>> A = 0.5 * (np.ones((8, 2)) + np.eye(8, 2))
+>>> o = closed_form_optimum(A, 2.0)
+>>> p = params_from_columns(*o.params())
+>>> t, c = trained_terms(p, A, 2.0), closed_form_terms(A, 2.0)
+>>> bool(abs(t.tie - c.tie) < 1e-12 and abs(t.mie - c.mie) < 1e-12)
+True
+"""
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from .linear import NumpyParams
+
+EXACT_ALIGNMENT_MAX_K = 6
+
+
+def params_from_columns(W_mu, b_mu, W_sigma, b_sigma, D, b_D) -> NumpyParams:
+    """Parameters in the layout of ``numerics`` (biases as columns) -> :class:`NumpyParams`."""
+    return NumpyParams(*(np.asarray(x, dtype=float).reshape(np.shape(x)[0], -1).squeeze(-1)
+                         if i % 2 else np.asarray(x, dtype=float)
+                         for i, x in enumerate((W_mu, b_mu, W_sigma, b_sigma, D, b_D))))
+
+
+def sandwich(M, A) -> np.ndarray:
+    """M Sigma_x M^T with Sigma_x = A A^T + I, without forming Sigma_x."""
+    MA = M @ A
+    return MA @ MA.T + M @ M.T
+
+
+def variances(p: NumpyParams, A) -> np.ndarray:
+    """v_i = E_x exp(W_sigma x + b_sigma)_i = exp([W_sigma Sigma_x W_sigma^T]_ii / 2 + b_sigma_i)."""
+    VA = p.W_sigma @ A
+    return np.exp(0.5 * (np.einsum("ij,ij->i", VA, VA) + np.einsum("ij,ij->i", p.W_sigma, p.W_sigma)) + p.b_sigma)
+
+
+@dataclass(frozen=True)
+class ElboTerms:
+    reconstruction: float
+    kl: float
+    elbo: float          # reconstruction - KL (beta = 1)
+    objective: float     # reconstruction - beta KL (eq. 21 with constants)
+
+
+def elbo_terms(p: NumpyParams, A, beta: float) -> ElboTerms:
+    """Data-averaged reconstruction and KL of eq. (21) with every constant (cf. eqs. 38-39)."""
+    N, k = A.shape
+    v = variances(p, A)
+    DtD = p.D.T @ p.D
+    R_A = A - p.D @ (p.W_mu @ A)
+    trace_R = (np.sum(R_A ** 2) + N - 2 * np.trace(p.W_mu @ p.D) + np.sum(DtD * (p.W_mu @ p.W_mu.T)))
+    e = p.D @ p.b_mu + p.b_D
+    recon = -0.5 * N * math.log(2 * math.pi) - 0.5 * e @ e - 0.5 * trace_R - 0.5 * np.diag(DtD) @ v
+    kl = -0.5 * k - 0.5 * p.b_sigma.sum() + 0.5 * p.b_mu @ p.b_mu + 0.5 * np.trace(sandwich(p.W_mu, A)) + 0.5 * v.sum()
+    return ElboTerms(float(recon), float(kl), float(recon - kl), float(recon - beta * kl))
+
+
+def log_likelihood(D, b_D, A) -> float:
+    """E_{x ~ N(0, Sigma_x)} log N(x; b_D, D D^T + I_N) with k x k work (determinant lemma, Woodbury)."""
+    N, k = A.shape
+    K = np.eye(D.shape[1]) + D.T @ D
+    L = np.linalg.cholesky(K)
+    logdet = 2 * np.sum(np.log(np.diag(L)))
+    DtA = D.T @ A
+    # Tr[C^-1 Sigma_x] = Tr Sigma_x - Tr[K^-1 D^T Sigma_x D],  D^T Sigma_x D = (D^T A)(D^T A)^T + D^T D
+    t1 = np.linalg.solve(L, DtA @ DtA.T + D.T @ D)
+    trace = N + np.sum(A ** 2) - np.trace(np.linalg.solve(L.T, t1))
+    Db = np.linalg.solve(L, D.T @ b_D)
+    quad = b_D @ b_D - Db @ Db
+    return float(-0.5 * N * math.log(2 * math.pi) - 0.5 * logdet - 0.5 * (trace + quad))
+
+
+def inference_error(W_mu, c, W_sigma, b_sigma, A, E_inv, F) -> float:
+    """E_x KL(N(W_mu x + c, diag exp(W_sigma x + b_sigma)) || N(F x, E_inv^-1)): eq. (25) + c^T E_inv c / 2."""
+    k = W_mu.shape[0]
+    VA = W_sigma @ A
+    v = np.exp(0.5 * (np.einsum("ij,ij->i", VA, VA) + np.einsum("ij,ij->i", W_sigma, W_sigma)) + b_sigma)
+    G = F - W_mu
+    logdet = np.linalg.slogdet(E_inv)[1]
+    return float(0.5 * (np.diag(E_inv) @ v - b_sigma.sum() - logdet + np.sum(E_inv * sandwich(G, A))
+                        + c @ E_inv @ c - k))
+
+
+def mie(p: NumpyParams, A) -> float:
+    """Model inference error (eqs. 25-26) of a trained network; c = b_mu + F b_D (see the module docstring)."""
+    E_inv = p.D.T @ p.D + np.eye(p.D.shape[1])
+    F = np.linalg.solve(E_inv, p.D.T)
+    return inference_error(p.W_mu, p.b_mu + F @ p.b_D, p.W_sigma, p.b_sigma, A, E_inv, F)
+
+
+def truth_posterior(A):
+    """(E_inv, F) of eq. (27): the ground-truth posterior precision A^T A + I and F = (A^T A + I)^-1 A^T."""
+    E_inv = A.T @ A + np.eye(A.shape[1])
+    return E_inv, np.linalg.solve(E_inv, A.T)
+
+
+def relabelled(p: NumpyParams, perm, signs) -> NumpyParams:
+    """New latent i := signs[i] * old latent perm[i] (signs flip means, never variances)."""
+    perm, s = np.asarray(perm), np.asarray(signs, dtype=float)
+    return NumpyParams(W_mu=s[:, None] * p.W_mu[perm], b_mu=s * p.b_mu[perm], W_sigma=p.W_sigma[perm],
+                       b_sigma=p.b_sigma[perm], D=p.D[:, perm] * s[None, :], b_D=p.b_D)
+
+
+def tie(p: NumpyParams, A) -> float:
+    """True inference error (eqs. 25, 27) of the network as labelled (no alignment)."""
+    E_inv, F = truth_posterior(A)
+    return inference_error(p.W_mu, p.b_mu, p.W_sigma, p.b_sigma, A, E_inv, F)
+
+
+@dataclass(frozen=True)
+class Alignment:
+    tie: float
+    permutation: tuple[int, ...]    # latent j of the network compared with source permutation[j]
+    signs: tuple[int, ...]          # sign applied to latent j
+    method: str
+
+
+def _tie_parts(p: NumpyParams, A):
+    """TIE(pi, s) = const + sum_i E_ii v_pi(i) / 2 - sum_i s_i C_i,pi(i) + sum_ij E_ij s_i s_j H_pi(i)pi(j) / 2."""
+    E, F = truth_posterior(A)
+    v = variances(p, A)
+    k = A.shape[1]
+    const = 0.5 * (-k - p.b_sigma.sum() - np.linalg.slogdet(E)[1] + np.sum(E * sandwich(F, A)))
+    C = E @ (A.T @ p.W_mu.T)       # E F Sigma_x W_mu^T = A^T Sigma_x W_mu^T = (A^T A + I) A^T W_mu^T
+    H = sandwich(p.W_mu, A) + np.outer(p.b_mu, p.b_mu)
+    return const, E, v, C, H
+
+
+def _score(const, E, v, C, H, perm, s):
+    idx = np.arange(len(perm))
+    return (const + 0.5 * np.diag(E) @ v[perm] - s @ C[idx, perm] + 0.5 * s @ (E * H[np.ix_(perm, perm)]) @ s)
+
+
+def aligned_tie(p: NumpyParams, A) -> Alignment:
+    """TIE minimised over signed permutations of the latent units (exact for k <= 6; see the module docstring)."""
+    k = A.shape[1]
+    const, E, v, C, H = _tie_parts(p, A)
+    if k <= EXACT_ALIGNMENT_MAX_K:
+        perms = np.array(list(itertools.permutations(range(k))))                  # (P, k)
+        signs = np.array(list(itertools.product((1.0, -1.0), repeat=k)))          # (S, k)
+        idx = np.arange(k)
+        lin = 0.5 * v[perms] @ np.diag(E)                                         # (P,)
+        Cp = C[idx[None, :], perms]                                               # (P, k)
+        Hp = H[perms[:, :, None], perms[:, None, :]] * E[None]                    # (P, k, k)
+        total = (const + lin[:, None] - Cp @ signs.T
+                 + 0.5 * np.einsum("si,pij,sj->ps", signs, Hp, signs))            # (P, S)
+        i, j = np.unravel_index(np.argmin(total), total.shape)
+        best_perm, best_signs, best = perms[i], signs[j], float(total[i, j])
+        method = f"exact: all {len(perms) * len(signs)} signed permutations"
+    else:
+        cost = 0.5 * np.outer(np.diag(E), v) - np.abs(C) + 0.5 * np.outer(np.diag(E), np.diag(H))
+        rows, cols = linear_sum_assignment(cost)
+        best_perm = cols[np.argsort(rows)]
+        best_signs = np.where(C[np.arange(k), best_perm] >= 0, 1.0, -1.0)
+        best = _score(const, E, v, C, H, best_perm, best_signs)
+        improved = True
+        while improved:
+            improved = False
+            for a in range(k):
+                s2 = best_signs.copy()
+                s2[a] = -s2[a]
+                val = _score(const, E, v, C, H, best_perm, s2)
+                if val < best - 1e-15 * abs(best):
+                    best, best_signs, improved = val, s2, True
+                for b in range(a + 1, k):
+                    p2 = best_perm.copy()
+                    p2[[a, b]] = p2[[b, a]]
+                    s3 = best_signs.copy()
+                    s3[[a, b]] = s3[[b, a]]
+                    for s_try in (best_signs, s3):
+                        val = _score(const, E, v, C, H, p2, s_try)
+                        if val < best - 1e-15 * abs(best):
+                            best, best_perm, best_signs, improved = val, p2, s_try.copy(), True
+        best = float(best)
+        method = "linear assignment on the permutation-linear part, then exact 2-opt (local optimum; k > 6)"
+    # new latent i = s_i * old latent perm[i], compared with source i; report per old latent j
+    inverse = np.empty(k, dtype=int)
+    inverse[best_perm] = np.arange(k)
+    return Alignment(tie=best, permutation=tuple(int(x) for x in inverse),
+                     signs=tuple(int(best_signs[inverse[j]]) for j in range(k)), method=method)
+
+
+@dataclass(frozen=True)
+class TrainedTerms:
+    """Everything the cross-check compares, for one trained network."""
+
+    beta: float
+    reconstruction: float
+    kl: float
+    elbo: float
+    objective: float
+    log_likelihood: float
+    mie: float
+    tie: float
+    alignment: Alignment
+    dtd_eigenvalues: np.ndarray     # spectrum of D^T D, descending
+    sigma_z: np.ndarray             # exp(b_sigma), units ordered by [D^T D]_ii descending
+    w_sigma_max: float              # max |W_sigma| (-> 0)
+    b_mu_max: float                 # max |b_mu| (-> 0, eq. 22)
+    b_D_max: float                  # max |b_D| (-> 0, eq. 22)
+    dtd_offdiagonal: float          # max |[D^T D]_ij|, i != j (-> 0: the optimum's units are orthogonal)
+
+
+def trained_terms(p: NumpyParams, A, beta: float) -> TrainedTerms:
+    A = np.asarray(A, dtype=float)
+    et = elbo_terms(p, A, beta)
+    DtD = p.D.T @ p.D
+    order = np.argsort(-np.diag(DtD), kind="stable")
+    alignment = aligned_tie(p, A)
+    return TrainedTerms(
+        beta=float(beta), reconstruction=et.reconstruction, kl=et.kl, elbo=et.elbo, objective=et.objective,
+        log_likelihood=log_likelihood(p.D, p.b_D, A), mie=mie(p, A), tie=alignment.tie,
+        alignment=alignment, dtd_eigenvalues=np.sort(np.linalg.eigvalsh(DtD))[::-1],
+        sigma_z=np.exp(p.b_sigma[order]), w_sigma_max=float(np.abs(p.W_sigma).max(initial=0.0)),
+        b_mu_max=float(np.abs(p.b_mu).max(initial=0.0)), b_D_max=float(np.abs(p.b_D).max(initial=0.0)),
+        dtd_offdiagonal=float(np.abs(DtD - np.diag(np.diag(DtD))).max(initial=0.0)))

@@ -1,0 +1,460 @@
+"""Training the linear beta-VAE two ways: on the exact objective (path a) and on samples (path b).
+
+Path (a), :func:`train_exact`, deterministic, float64:
+
+1. L-BFGS (``torch.optim.LBFGS``, strong-Wolfe line search, history 100) on -eq. (21) from the
+   small random initialisation of :meth:`LinearVAE.initialised`, until max|grad| <= ``switch_tol``
+   (1e-3; 50-110 iterations on the paper's problem). L-BFGS alone is slow to finish: at the
+   optimum of the paper's problem the Hessian's eigenvalues span 4390 (~lambda_1^2) down to
+   ~0.007 (condition ~6e5 at beta = 0.5), and near |grad| ~ 1e-6 its line search stalls on the
+   rounding of the objective (measured: thousands of iterations without getting below ~1e-6).
+2. Second-order finish: damped Newton steps Delta = (-H + mu I)^-1 g (Levenberg-Marquardt trust
+   region: mu = 0, i.e. Newton with quadratic convergence, while the Hessian is negative definite
+   and the steps deliver what the quadratic model predicts; mu grows when a step fails or -H + mu I
+   is not positive definite, an indefinite Hessian away from a stationary point), to max|grad| <=
+   ``newton_tol`` (1e-13) or the rounding floor. For n <= ``NEWTON_MAX_PARAMS`` the exact Hessian
+   (``torch.func.hessian``, ~45 ms at n = 900) is factored by Cholesky, and the factor is reused
+   while pure Newton steps cut the gradient tenfold (the chord method). Saddle test, once max|grad|
+   <= ``saddle_grad``: the Cholesky factorisation of -H exists iff H is negative definite; if not, a
+   Hessian eigenvalue > ``eig_tol`` |lowest| means a *saddle* (the objective has many,
+   :mod:`numerics.stationary`): the point is moved along that eigenvector (both signs tried, the
+   step doubled while the objective improves) and L-BFGS restarts, counted in ``escapes``. Started
+   exactly on each known stationary point of a 6 x 2 problem, every run ends at the maximum (a
+   test); from the small random start no saddle was met on the paper's problem. Near a collapse
+   threshold beta = lambda_i the optimum is degenerate (the collapsing unit is flat to quartic
+   order): Newton converges only linearly there (~30 steps at beta = 1.25 and 66.25, measured) and
+   ``kind`` is ``"degenerate"``.
+   For n > ``NEWTON_MAX_PARAMS`` the same finish runs on Hessian-vector products (``torch.func.jvp``
+   of the gradient): conjugate gradients solve the damped system (meeting non-positive curvature
+   means -H + mu I is not positive definite), and the saddle test uses 80 Lanczos steps (Ritz
+   values: a positive one proves a saddle, a negative one is evidence only; ``hessian_method`` says
+   which). This path is slow on ill-conditioned problems: a random 300 x 3 matrix (eigenvalues of
+   A^T A 100, 95, 90, so units nearly interchangeable; smallest Hessian eigenvalue ~1e-5 against
+   ~1e4) converged at beta = 3 in 186 L-BFGS iterations + 149 steps (90 s) but not within 200
+   steps at beta = 0.5 (the full Hessian, n = 3006, did: 123 steps, 150 s).
+
+Path (b), :func:`train_sampled`: Adam on minibatches of fresh samples x = A s + eta with one
+reparameterised draw per x; the learning rate is constant, then decays to 0 along a half cosine
+over the last ``decay_fraction`` of the steps, and the iterates of the last ``average_fraction``
+are averaged (Polyak averaging, as a practitioner would keep an EMA/SWA of the weights). Its
+result carries Monte-Carlo noise and, at a finite budget, optimisation bias (see
+:mod:`deep.linear_compare`). Adam's per-coordinate steps ignore the parameters' very different
+scales (entries of W_mu ~ 0.01, of D ~ 0.7 on the paper's problem): lr 1e-2 was the best of
+{3e-3, 1e-2} at 4000-20000 steps there.
+
+>>> import torch
+>>> from numerics.problems import fig3_problem
+>>> A = torch.tensor(fig3_problem().A)
+>>> r = train_exact(A, beta=1.5, seed=0)
+>>> r.kind, r.grad_norm < 1e-10
+('maximum', True)
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .linear import DTYPE, LinearVAE, NumpyParams, exact_objective_flat, n_parameters, sample_data, sampled_objective
+
+NEWTON_MAX_PARAMS = 2500
+
+
+@dataclass(frozen=True)
+class ExactSettings:
+    """Stopping rule and budget of path (a); see the module docstring."""
+
+    switch_tol: float = 1e-3          # L-BFGS -> second-order finish (max |grad|)
+    saddle_grad: float = 1e-6         # an indefinite Hessian at a smaller max |grad| is a saddle point
+    grad_tol: float = 1e-10           # converged when max |grad| <= grad_tol at the end
+    newton_tol: float = 1e-13         # the finish continues to here (or to the rounding floor)
+    max_lbfgs_iter: int = 20000
+    history_size: int = 100
+    max_newton: int = 200
+    max_escapes: int = 5
+    eig_tol: float = 1e-9             # relative: a Hessian eigenvalue > eig_tol |lowest| is positive
+    init_scale: float = 0.1
+
+
+@dataclass(frozen=True)
+class SampledSettings:
+    """Budget of path (b): Adam steps, minibatch size, learning-rate schedule and the averaged final phase.
+
+    The learning rate is ``lr`` for the first ``1 - decay_fraction`` of the steps, then decays to 0
+    along a half cosine; the iterates of the last ``average_fraction`` of the steps are averaged.
+    """
+
+    steps: int = 4000
+    batch: int = 256
+    lr: float = 1e-2
+    decay_fraction: float = 0.5
+    average_fraction: float = 0.25
+    init_scale: float = 0.1
+
+    def lr_at(self, step: int) -> float:
+        start = int(round(self.steps * (1 - self.decay_fraction)))
+        if step < start:
+            return self.lr
+        return 0.5 * self.lr * (1 + math.cos(math.pi * (step - start) / max(self.steps - start, 1)))
+
+    @property
+    def average_start(self) -> int:
+        return int(round(self.steps * (1 - self.average_fraction)))
+
+
+@dataclass(frozen=True)
+class ExactRun:
+    """Outcome of path (a) for one beta and seed."""
+
+    params: NumpyParams
+    objective: float
+    grad_norm: float           # max |grad| at the end
+    lbfgs_iterations: int
+    function_evaluations: int
+    newton_steps: int
+    escapes: int               # saddles detected and left
+    hessian_top: float         # largest Hessian eigenvalue at the end (<= 0 at a maximum); nan if not computed
+    hessian_bottom: float
+    kind: str                  # "maximum", "degenerate", "saddle", "indefinite" (not stationary) or "unchecked"
+    hessian_method: str        # "full" (n <= NEWTON_MAX_PARAMS) or "lanczos" (Ritz values, HVPs)
+    converged: bool
+    wall_time: float
+
+
+@dataclass(frozen=True)
+class SampledRun:
+    """Outcome of path (b) for one beta and seed."""
+
+    params: NumpyParams
+    steps: int
+    samples: int
+    final_loss: float          # minibatch estimate of -objective, averaged over the last 100 steps
+    wall_time: float
+
+
+def _lbfgs(theta, A, beta, s: ExactSettings, tol):
+    opt = torch.optim.LBFGS([theta], lr=1, max_iter=s.max_lbfgs_iter, max_eval=2 * s.max_lbfgs_iter,
+                            tolerance_grad=tol, tolerance_change=0.0, history_size=s.history_size,
+                            line_search_fn="strong_wolfe")
+
+    def closure():
+        opt.zero_grad()
+        loss = -exact_objective_flat(theta, A, beta)
+        loss.backward()
+        return loss
+    opt.step(closure)
+    state = opt.state[theta]
+    return int(state.get("n_iter", 0)), int(state.get("func_evals", 0))
+
+
+def _grad(theta, A, beta):
+    t = theta.detach().requires_grad_(True)
+    f = exact_objective_flat(t, A, beta)
+    (g,) = torch.autograd.grad(f, t)
+    return float(f.detach()), g
+
+
+def _value(theta, A, beta):
+    with torch.no_grad():
+        return float(exact_objective_flat(theta, A, beta))
+
+
+def _escape(theta, v, A, beta, f0):
+    """Leave a saddle along the ascent eigenvector v: both signs, step doubled while it pays."""
+    best, best_f = theta, f0
+    for sign in (1.0, -1.0):
+        t = 1e-3 * (1.0 + float(theta.norm()))
+        prev, prev_f = None, f0
+        for _ in range(30):
+            cand = theta + sign * t * v
+            fc = _value(cand, A, beta)
+            if not fc > prev_f:
+                break
+            prev, prev_f = cand, fc
+            t *= 2
+        if prev is not None and prev_f > best_f:
+            best, best_f = prev, prev_f
+    return best
+
+
+def _hvp_factory(theta, A, beta):
+    gfun = torch.func.grad(lambda t: exact_objective_flat(t, A, beta))
+    x0 = theta.detach()
+    return lambda v: torch.func.jvp(gfun, (x0,), (v,))[1]
+
+
+def _lanczos_extremes(hvp, n, device, steps: int = 80):
+    """(largest, smallest) Ritz value of the Hessian after ``steps`` Lanczos steps (full reorthogonalisation),
+    and the Ritz vector of the largest. Ritz values lie inside the spectrum: a positive largest one proves
+    an ascent direction (a saddle); a negative one is evidence, not proof, of a maximum."""
+    m = min(steps, n)
+    g = torch.Generator(device=device).manual_seed(0)
+    Q = torch.zeros(n, m, dtype=DTYPE, device=device)
+    q = torch.randn(n, generator=g, dtype=DTYPE, device=device)
+    q = q / q.norm()
+    alpha, beta_ = [], []
+    for j in range(m):
+        Q[:, j] = q
+        w = hvp(q)
+        a = float(q @ w)
+        w = w - Q[:, :j + 1] @ (Q[:, :j + 1].T @ w)         # full reorthogonalisation, twice
+        w = w - Q[:, :j + 1] @ (Q[:, :j + 1].T @ w)
+        alpha.append(a)
+        b = float(w.norm())
+        if j == m - 1 or b < 1e-12 * max(1.0, abs(a)):
+            break
+        beta_.append(b)
+        q = w / b
+    off = beta_[:len(alpha) - 1]
+    vals, vecs = np.linalg.eigh(np.diag(alpha) + np.diag(off, 1) + np.diag(off, -1))
+    ritz = Q[:, :len(alpha)] @ torch.as_tensor(vecs[:, -1], dtype=DTYPE, device=device)
+    return float(vals[-1]), float(vals[0]), ritz / ritz.norm()
+
+
+class _Dense:
+    """The exact Hessian (n <= NEWTON_MAX_PARAMS): Cholesky solves of (-H + mu I) and the eigen test."""
+
+    method = "full"
+
+    def __init__(self, A, beta):
+        self.hess = torch.func.hessian(lambda t: exact_objective_flat(t, A, beta))
+
+    def at(self, theta):
+        H = self.hess(theta)
+        self.H = 0.5 * (H + H.T)
+        self.scale = float(self.H.diagonal().abs().max()) or 1.0
+        self.L0 = None                      # Cholesky factor of -H (mu = 0), cached
+        return self
+
+    def solve(self, g, mu):
+        """Delta with (-H + mu I) Delta = g, or None when -H + mu I is not positive definite."""
+        if mu == 0.0 and self.L0 is not None:
+            return torch.cholesky_solve(g[:, None], self.L0)[:, 0]
+        M = -self.H + mu * torch.eye(len(g), dtype=DTYPE, device=g.device)
+        L, info = torch.linalg.cholesky_ex(M)
+        if int(info):
+            return None
+        if mu == 0.0:
+            self.L0 = L
+        return torch.cholesky_solve(g[:, None], L)[:, 0]
+
+    def curvature(self, v):
+        return float(v @ (self.H @ v))
+
+    def extremes(self, vector: bool = False):
+        """(largest eigenvalue, smallest eigenvalue, eigenvector of the largest if ``vector``).
+
+        When -H has a Cholesky factor and no vector is wanted, power iterations on the factor give
+        both ends (inverse iteration for the top) at a fraction of an eigen-decomposition's cost."""
+        if not vector:
+            if self.L0 is None:
+                L, info = torch.linalg.cholesky_ex(-self.H)
+                self.L0 = None if int(info) else L
+            if self.L0 is not None:
+                return (*_power_extremes(self.L0), None)
+            e = torch.linalg.eigvalsh(self.H)
+            return float(e[-1]), float(e[0]), None
+        e, V = torch.linalg.eigh(self.H)
+        return float(e[-1]), float(e[0]), V[:, -1]
+
+    def definite(self, g) -> bool:
+        """Is H negative definite (does the Cholesky factorisation of -H exist)?"""
+        return self.solve(g, 0.0) is not None
+
+
+class _Krylov:
+    """Hessian-vector products only (large n): conjugate gradients on -H + mu I, Lanczos for the test."""
+
+    method = "lanczos"
+
+    def __init__(self, A, beta):
+        self.A, self.beta = A, beta
+
+    def at(self, theta):
+        self.hvp = _hvp_factory(theta, self.A, self.beta)
+        self.n, self.device = theta.numel(), theta.device
+        e = torch.zeros(self.n, dtype=DTYPE, device=self.device)
+        self.scale = max(abs(float(self.hvp(torch.ones_like(e) / math.sqrt(self.n)) @ torch.ones_like(e))) / math.sqrt(self.n),
+                         1e-300)
+        return self
+
+    def solve(self, g, mu, maxiter=2000):
+        x = torch.zeros_like(g)
+        r, p = g.clone(), g.clone()
+        rr = float(r @ r)
+        if rr == 0.0:
+            return x
+        tol = min(1e-2, math.sqrt(math.sqrt(rr))) * math.sqrt(rr)
+        for _ in range(maxiter):
+            Mp = -self.hvp(p) + mu * p
+            curv = float(p @ Mp)
+            if curv <= 0:
+                self.scale = max(self.scale, abs(curv) / float(p @ p))
+                return None                 # -H + mu I is not positive definite
+            a = rr / curv
+            x = x + a * p
+            r = r - a * Mp
+            rr_new = float(r @ r)
+            if math.sqrt(rr_new) <= tol:
+                break
+            p = r + (rr_new / rr) * p
+            rr = rr_new
+        return x
+
+    def curvature(self, v):
+        return float(v @ self.hvp(v))
+
+    def extremes(self, vector: bool = False):
+        return _lanczos_extremes(self.hvp, self.n, self.device)
+
+    def definite(self, g) -> bool:
+        """Lanczos evidence (CG cannot tell when the gradient vanishes)."""
+        top, bottom, _ = self.extremes()
+        return not top > 1e-9 * abs(bottom)
+
+
+def _power_extremes(L, iterations: int = 100):
+    """(largest, smallest) eigenvalue of H = -L L^T: inverse iteration for the end nearest 0, power
+    iteration for the other (for reporting; the sign is certain from the factorisation)."""
+    n = L.shape[0]
+    g = torch.Generator(device=L.device).manual_seed(0)
+    v = torch.randn(n, 1, generator=g, dtype=L.dtype, device=L.device)
+    w = v.clone()
+    for _ in range(iterations):
+        v = torch.cholesky_solve(v, L)
+        v = v / v.norm()
+        w = L @ (L.T @ w)
+        w = w / w.norm()
+    return -float((L.T @ v).square().sum()), -float((L.T @ w).square().sum())
+
+
+def _second_order_finish(theta, A, beta, op, s: ExactSettings):
+    """Damped Newton (Levenberg-Marquardt trust region) from an L-BFGS point.
+
+    Steps Delta = (-H + mu I)^-1 g: mu = 0 (Newton, quadratic convergence) while the Hessian is
+    negative definite and the steps deliver what the quadratic model predicts; mu grows (x4) when a
+    step is rejected or -H + mu I is not positive definite (an indefinite Hessian away from a
+    stationary point), and shrinks (/3) after good steps. Near stationarity (max|grad| <=
+    ``saddle_grad``) the saddle test runs: a Hessian eigenvalue > eig_tol |lowest| means a saddle.
+    Returns (outcome "done" or "saddle", theta, steps, top, bottom, ascent vector or None).
+    """
+    f, g = _grad(theta, A, beta)
+    op.at(theta)
+    mu, steps, tested, stale = 0.0, 0, False, False
+    for _ in range(s.max_newton):
+        gnorm = float(g.abs().max())
+        if gnorm <= s.saddle_grad and not tested:
+            tested = True                   # once per finish: the test is the expensive part for large n
+            if not op.definite(g):
+                top, bottom, v = op.extremes(vector=True)
+                if top > s.eig_tol * abs(bottom):
+                    return "saddle", theta, steps, top, bottom, v
+        if gnorm <= s.newton_tol:
+            break
+        accepted = False
+        for _trial in range(80):
+            step = op.solve(g, mu)
+            if step is None:
+                mu = max(4 * mu, 1e-10 * op.scale)
+                continue
+            predicted = float(g @ step) + 0.5 * op.curvature(step)      # model increase, > 0
+            fc, gc = _grad(theta + step, A, beta)
+            actual = fc - f
+            rounding = 1e-13 * (1.0 + abs(f))
+            if actual >= 0.25 * predicted or (abs(actual) <= rounding and float(gc.abs().max()) < gnorm):
+                accepted = True
+                if actual >= 0.75 * predicted:
+                    mu = mu / 3 if mu > 1e-12 * op.scale else 0.0
+                break
+            if abs(actual) <= rounding and abs(predicted) <= rounding:
+                break                       # the rounding floor: no step can be told from no step
+            mu = max(4 * mu, 1e-10 * op.scale)
+        if not accepted:
+            break
+        contraction = float(gc.abs().max()) / gnorm
+        theta, f, g = theta + step, fc, gc
+        steps += 1
+        # the chord method: keep the (factored) Hessian while pure Newton steps cut |grad| tenfold
+        stale = mu == 0.0 and contraction <= 0.1 and getattr(op, "L0", None) is not None
+        if not stale:
+            op.at(theta)
+    if stale:
+        op.at(theta)
+    top, bottom, v = op.extremes()
+    if top > s.eig_tol * abs(bottom) and float(g.abs().max()) <= s.saddle_grad:
+        top, bottom, v = op.extremes(vector=True)
+        return "saddle", theta, steps, top, bottom, v
+    return "done", theta, steps, top, bottom, None
+
+
+def train_exact(A: torch.Tensor, beta: float, seed: int, settings: ExactSettings = ExactSettings(),
+                theta0: torch.Tensor | None = None) -> ExactRun:
+    """Path (a): maximise eq. (21) from a small random start (or ``theta0``); L-BFGS, then a second-order finish."""
+    t0 = time.perf_counter()
+    s = settings
+    N, k = A.shape
+    net = LinearVAE.initialised(N, k, seed, scale=s.init_scale, device=A.device)
+    theta = net.flat().clone() if theta0 is None else theta0.detach().clone().to(device=A.device, dtype=DTYPE)
+    iters = evals = newton = escapes = 0
+    op = _Dense(A, beta) if n_parameters(N, k) <= NEWTON_MAX_PARAMS else _Krylov(A, beta)
+    while True:
+        theta = theta.detach().requires_grad_(True)
+        it, ev = _lbfgs(theta, A, beta, s, s.switch_tol)
+        iters, evals = iters + it, evals + ev
+        outcome, theta, steps, top, bottom, v = _second_order_finish(theta.detach(), A, beta, op, s)
+        newton += steps
+        if outcome == "done" or escapes >= s.max_escapes:
+            break
+        escapes += 1
+        theta = _escape(theta, v, A, beta, _value(theta, A, beta))
+    f, g = _grad(theta, A, beta)
+    gnorm = float(g.abs().max())
+    if math.isnan(top):
+        kind = "unchecked"
+    elif top > s.eig_tol * abs(bottom):
+        kind = "saddle" if gnorm <= s.saddle_grad else "indefinite"    # the latter: stopped short, not stationary
+    elif abs(top) <= 1e-11 * abs(bottom):
+        kind = "degenerate"
+    else:
+        kind = "maximum"
+    net.load_flat(theta)
+    return ExactRun(params=net.numpy_params(), objective=f, grad_norm=gnorm, lbfgs_iterations=iters,
+                    function_evaluations=evals, newton_steps=newton, escapes=escapes, hessian_top=top,
+                    hessian_bottom=bottom, kind=kind, hessian_method=op.method,
+                    converged=bool(gnorm <= s.grad_tol and kind in ("maximum", "degenerate")),
+                    wall_time=time.perf_counter() - t0)
+
+
+def train_sampled(A: torch.Tensor, beta: float, seed: int, settings: SampledSettings = SampledSettings()) -> SampledRun:
+    """Path (b): Adam on fresh minibatches with the reparameterisation estimator; averaged final phase."""
+    t0 = time.perf_counter()
+    s = settings
+    N, k = A.shape
+    net = LinearVAE.initialised(N, k, seed, scale=s.init_scale, device=A.device)
+    # the data/noise stream gets its own generator, on the device, seeded apart from the initialisation
+    gen = torch.Generator(device=A.device).manual_seed(int(np.random.SeedSequence([int(seed), 1]).generate_state(1)[0]))
+    opt = torch.optim.Adam(net.parameters(), lr=s.lr)
+    avg = torch.zeros_like(net.flat())
+    n_avg = 0
+    recent = []
+    for step in range(s.steps):
+        for group in opt.param_groups:
+            group["lr"] = s.lr_at(step)
+        x = sample_data(A, s.batch, gen)
+        eps = torch.randn(s.batch, k, generator=gen, dtype=A.dtype, device=A.device)
+        opt.zero_grad()
+        loss = -sampled_objective(*net.tensors(), x, eps, beta)
+        loss.backward()
+        opt.step()
+        if step >= s.average_start:
+            avg += net.flat()
+            n_avg += 1
+        if step >= s.steps - 100:
+            recent.append(float(loss.detach()))
+    if n_avg:
+        net.load_flat(avg / n_avg)
+    return SampledRun(params=net.numpy_params(), steps=s.steps, samples=s.steps * s.batch,
+                      final_loss=float(np.mean(recent)) if recent else math.nan, wall_time=time.perf_counter() - t0)
