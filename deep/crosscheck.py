@@ -80,10 +80,10 @@ def audit_protocol() -> Protocol:
 
     For the paper's problem the betas are 0.5, 1.087, 1.4375, 9.1, 76.2: both sides of beta = 1, of
     the first collapse threshold 1.25 and of the second, 66.25. Path (b) runs at 0.5, 1.4375 and 9.1
-    with 600 Adam steps (its errors are reported, not judged). No Monte-Carlo prediction (time).
+    with 300 Adam steps (its errors are reported, not judged). No Monte-Carlo prediction (time).
     """
     return Protocol(name="audit", betas=None, seeds=(0, 1), sampled_betas="subset", sampled_seeds=1,
-                    sampled=SampledSettings(steps=600, batch=256, lr=1e-2, decay_fraction=0.8, average_fraction=0.2),
+                    sampled=SampledSettings(steps=300, batch=256, lr=1e-2, decay_fraction=0.8, average_fraction=0.2),
                     gradient_points=2, mc_prediction=False)
 
 
