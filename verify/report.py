@@ -50,7 +50,7 @@ def report_markdown(result, *, figures: dict, derivation_files: list[str]) -> st
     out = ["# Audit of “A Closer Look at Disentangling in β-VAE” (Sikka, Zhong, Yin, Pehlevan, Asilomar 2019)", "",
            f"{summary_line(result)}.", "",
            "Every verdict below is computed by the check named with it; the same check runs as a pytest test "
-           "(`pytest -m claims`, or the `-k` expression given per claim). Verdicts: **confirmed**; **refuted** "
+           "(`pytest -m claims` for all of them, or the test named per claim). Verdicts: **confirmed**; **refuted** "
            "(with a counterexample); **corrected** (holds once the named erratum is fixed); **qualified** (holds "
            "only under the stated condition); **not-checked** (with the reason); **error** (the check crashed).", "",
            "Run: " + ", ".join(f"{k} = {v}" for k, v in opts.items()) + ".  ",
@@ -58,7 +58,7 @@ def report_markdown(result, *, figures: dict, derivation_files: list[str]) -> st
            "## Verdicts", "", "| claim | section | verdict | decided by |", "|---|---|---|---|"]
     for r in recs:
         out.append(f"| [{r['id']}](#{r['id']}) | {_md_escape(r['section'])} | **{r['verdict']}** | "
-                   f"`pytest tests/test_claims.py -k \"{r['id']}]\"` |")
+                   f"`pytest \"{r['test']}\"` |")
     errata = [r for r in recs if r["verdict"] == "corrected"]
     if errata:
         out += ["", "## Errata", "", "| claim | erratum |", "|---|---|"]
@@ -84,7 +84,7 @@ def report_markdown(result, *, figures: dict, derivation_files: list[str]) -> st
                 out += [f"![{fig}](figures/{fig})", ""]
         if r.get("error"):
             out += [f"**The check crashed:** {r['error']}", ""]
-        out += [f"Decided by `{r['test']}` ({r['seconds']:.2f} s here).", ""]
+        out += [f"Decided by `pytest \"{r['test']}\"` ({r['seconds']:.2f} s in this run).", ""]
     out += ["## Derivation", ""]
     if derivation_files:
         out += ["The SymPy derivation the equation claims rest on: "
