@@ -38,8 +38,11 @@ def versions() -> dict:
     import numpy
     import scipy
 
-    from verify import __version__
-    out = {"betavae_audit": __version__, "numpy": numpy.__version__, "scipy": scipy.__version__,
+    try:   # from the installed metadata: deep must not import verify (dependencies run verify -> deep)
+        toolkit = importlib.metadata.version("betavae-audit")
+    except importlib.metadata.PackageNotFoundError:
+        toolkit = None
+    out = {"betavae_audit": toolkit, "numpy": numpy.__version__, "scipy": scipy.__version__,
            "torch": torch.__version__}
     for name in ("mpmath", "sympy", "scikit-learn", "tqdm", "matplotlib"):
         try:

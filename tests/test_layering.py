@@ -28,3 +28,15 @@ def test_derivations_depends_on_sympy_alone():
     for path in (ROOT / "derivations").glob("*.py"):
         bad = set(_imports(path)) - allowed
         assert not bad, f"{path.name} imports {bad}"
+
+
+def test_deep_and_numerics_never_import_verify_and_deep_never_imports_sympy():
+    """Dependencies run one way: verify -> deep -> numerics; derivations (SymPy) only through verify."""
+    for package, banned in (("numerics", {"verify", "deep", "sympy", "derivations", "torch"}),
+                            ("deep", {"verify", "sympy", "derivations"})):
+        for path in (ROOT / package).glob("*.py"):
+            bad = set(_imports(path)) & banned
+            assert not bad, f"{package}/{path.name} imports {bad}"
+    code = "import sys, deep.experiments, deep.crosscheck; print('sympy' in sys.modules, 'verify' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert out.stdout.split() == ["False", "False"]
