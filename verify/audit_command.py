@@ -68,8 +68,9 @@ def run(args) -> int:
         raise UsageError(f"--out: {problem}")
     if out.exists() and any(out.iterdir()) and not (out / "claims.json").exists():
         raise UsageError(f"--out: '{out}' is a non-empty directory that holds no earlier audit; refusing to replace it")
-    out.parent.mkdir(parents=True, exist_ok=True) if str(out.parent) else None
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent if str(out.parent) else "."))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    # the new report is built beside the old one, so that the final rename stays on one file system
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     try:
         return _run_into(args, only, tmp, out)
     finally:

@@ -80,9 +80,10 @@ def inconsistencies() -> list[Inconsistency]:
     out = []
     for topic, (a, b) in SAME_QUANTITY.items():
         if topic.startswith("observed dimension"):
-            # eq. (17) with N = 2 makes x a 2-vector; the network's input is an image of a digit on a canvas
+            # eq. (17) with N = 2 makes x a 2-vector; the network's input is an image of a digit on a canvas,
+            # which is not A s + eta with eta ~ N(0, I_N) for any N the caption states
             n = int(a.value())
-            if b.value() == "canvas" and n < 16:
+            if b.value() == "canvas":
                 out.append(Inconsistency(topic, a, b, f"eq. (17) with N = {n} makes x a {n}-vector (the digit's "
                                          "coordinates), but the data the network sees and reconstructs is an image of "
                                          "the digit on a canvas: the observation model is not eq. (17), so eq. (19) is "
