@@ -292,7 +292,9 @@ def check_fig3_traversal(ctx, moving_pixels: float = 0.5, orthogonal_cos: float 
         lam_max = 1 + float(spectrum(fig3_problem().A).a.max())
         return refuted(f"at beta = {hi:g} the latent units do not move the digit (KL = {kl_hi:.3g}: posterior collapse; "
                        f"for the coordinates themselves the linear theory collapses every unit above lambda_max = "
-                       f"1 + max eig(A^T A) = {lam_max:.4g} for Fig. 3's A), so they encode no axes of motion", steps,
+                       f"1 + max eig(A^T A) = {lam_max:.4g} for Fig. 3's A), so they encode no axes of motion. The beta "
+                       f"at which the latents collapse depends on the digit's intensity, which the paper does not state "
+                       f"(here: sum of squared pixels {proto.get('digit_energy')})", steps,
                        counterexample={"beta": hi, **big}, protocol=proto, figures=figs, data=data)
     if not orthogonal or drop <= thr:
         failing = [s.name for s in steps if not s.holds]
