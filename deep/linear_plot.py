@@ -6,13 +6,12 @@ crosses), and the relative errors of every record. Written atomically (temp file
 """
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from numerics.curve import beta_curve
+from numerics.figures import save_figure
 from numerics.optimum import closed_form_optimum
 
 
@@ -86,13 +85,4 @@ def plot_crosscheck(result, A, path, title: str = "") -> Path:
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", suffix=path.suffix or ".png")
-    os.close(fd)
-    try:
-        fig.savefig(tmp, dpi=100, format=(path.suffix.lstrip(".") or "png"))
-        os.replace(tmp, path)
-    finally:
-        plt.close(fig)
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    return save_figure(fig, path, dpi=100)

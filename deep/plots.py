@@ -5,11 +5,11 @@ Fig. 3 adds panel E, the latent traversals. Files are written atomically (temp f
 """
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from numerics.figures import save_figure
 
 PANELS = (("A", "ELBO", "elbo", np.argmax), ("B", "TIE (gauge-aligned)", "tie", np.argmin),
           ("C", "reconstruction objective", "reconstruction", None), ("D", "KL (cond. independence loss)", "kl", None))
@@ -45,18 +45,7 @@ def _caption(result) -> str:
 
 
 def _save(fig, path: Path) -> Path:
-    import matplotlib.pyplot as plt
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", suffix=path.suffix or ".png")
-    os.close(fd)
-    try:
-        fig.savefig(tmp, dpi=110, format=(path.suffix.lstrip(".") or "png"))
-        os.replace(tmp, path)
-    finally:
-        plt.close(fig)
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    return save_figure(fig, path, dpi=110)
 
 
 def plot_fig2(result, path) -> Path:

@@ -11,13 +11,12 @@ alignment), so N = 100,000 with k = 32 is as cheap as the paper's problem.
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from .figures import save_figure
 from .optimum import Spectrum, Terms, spectrum, terms_at
 
 FIELDS = ("beta", "reconstruction", "kl", "elbo", "log_likelihood", "mie", "tie")
@@ -109,13 +108,4 @@ def plot_curve(curve: Curve, path: str | Path, title: str = "") -> Path:
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=path.suffix or ".png")
-    os.close(fd)
-    try:
-        fig.savefig(tmp, dpi=110, format=(path.suffix.lstrip(".") or "png"))
-        os.replace(tmp, path)
-    finally:
-        plt.close(fig)
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    return save_figure(fig, path, dpi=110)
