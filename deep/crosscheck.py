@@ -35,12 +35,12 @@ import json
 import math
 import time
 from dataclasses import asdict, dataclass, field, replace
-from importlib import metadata
 
 import numpy as np
 import torch
 
 from numerics import _generated as gen
+from numerics import provenance
 from numerics.optimum import spectrum
 
 from .linear import DTYPE, NAMES, default_device, exact_objective
@@ -218,8 +218,10 @@ class CrosscheckResult:
         return out
 
     def as_dict(self) -> dict:
-        return {"command": "crosscheck", "max_relative_error": self.max_relative_error,
-                "sampled_max_relative_error": self.sampled_max_relative_error(),
+        # a path that was not run has no error: null, not NaN
+        return {"command": "crosscheck",
+                "max_relative_error": self.max_relative_error if self.by_path("exact") else None,
+                "sampled_max_relative_error": self.sampled_max_relative_error() if self.by_path("sampled") else None,
                 "gradient_check": self.gradient_check, "problem": self.problem, "protocol": self.protocol,
                 "environment": self.environment, "wall_time": self.wall_time, "per_beta": self.per_beta(),
                 "records": [r.as_dict() for r in self.records]}
@@ -248,13 +250,7 @@ def _finite(x):
 
 
 def environment(device) -> dict:
-    versions = {}
-    for pkg in ("betavae-audit", "numpy", "scipy", "mpmath", "sympy", "torch"):
-        try:
-            versions[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            versions[pkg] = None
-    return {"versions": versions, "dtype": "float64", "device": str(device),
+    return {"versions": provenance.versions(), "dtype": "float64", "device": str(device),
             "torch_threads": torch.get_num_threads()}
 
 

@@ -7,15 +7,16 @@ compare the batched program with a model trained alone).
 'cpu'
 >>> torch_dtype("float64")
 torch.float64
->>> {'numpy', 'scipy', 'mpmath', 'sympy', 'torch', 'betavae_audit'} <= set(versions())
+>>> {'numpy', 'scipy', 'mpmath', 'sympy', 'torch', 'betavae-audit'} <= set(versions())
 True
 """
 from __future__ import annotations
 
-import importlib.metadata
 import os
 
 import torch
+
+from numerics import provenance
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
@@ -34,22 +35,8 @@ def torch_dtype(name: str) -> torch.dtype:
 
 
 def versions() -> dict:
-    """Versions of the toolkit and of the numeric libraries (SymPy read from metadata, never imported)."""
-    import numpy
-    import scipy
-
-    try:   # from the installed metadata: deep must not import verify (dependencies run verify -> deep)
-        toolkit = importlib.metadata.version("betavae-audit")
-    except importlib.metadata.PackageNotFoundError:
-        toolkit = None
-    out = {"betavae_audit": toolkit, "numpy": numpy.__version__, "scipy": scipy.__version__,
-           "torch": torch.__version__}
-    for name in ("mpmath", "sympy", "scikit-learn", "tqdm", "matplotlib"):
-        try:
-            out[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            out[name] = None
-    return dict(sorted(out.items()))
+    """Versions of the toolkit and of the numeric libraries (one record format: :mod:`numerics.provenance`)."""
+    return provenance.versions()
 
 
 def device_record(device: torch.device) -> dict:

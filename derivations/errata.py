@@ -35,7 +35,10 @@ def _param_symbols(n, kk):
     return set(C.parameter_symbols()) | set(C.Sigma_x) | set(C.x)
 
 
-def _random_point(symbols, seed=0):
+COUNTEREXAMPLE_SEED = 0
+
+
+def _random_point(symbols, seed=COUNTEREXAMPLE_SEED):
     rng = random.Random(seed)
     pt = {}
     for s in sorted(symbols, key=str):

@@ -622,15 +622,28 @@ def verdict_counts(doc) -> dict[str, int]:
     return counts
 
 
-def render(doc) -> str:
-    """The whole document as a standalone LaTeX source (ASCII only).
+def provenance_paragraph(provenance: dict | None) -> str:
+    """Which toolkit and library versions built the document (no wall time: the source stays reproducible)."""
+    if not provenance:
+        return ""
+    versions = ", ".join(f"{name} {version}" for name, version in provenance.get("versions", {}).items()
+                         if version and name in ("betavae-audit", "python", "sympy"))
+    return (r"\par\noindent{\small Built with %s; arithmetic: %s.}"
+            % (escape_text(versions),
+               escape_text(", ".join(f"{k} {v}" for k, v in provenance.get("precision", {}).items()))))
+
+
+def render(doc, provenance: dict | None = None) -> str:
+    """The whole document as a standalone LaTeX source (ASCII only); ``provenance`` (a record of
+    ``numerics.provenance``, passed in by the caller) adds one line saying what built it.
 
     >>> from derivations.document import Document
     >>> tex = render(Document((), ()))
     >>> tex.startswith(r"\\documentclass") and tex.rstrip().endswith(r"\\end{document}")
     True
     """
-    body = [PREAMBLE, title_page(), how_to_read(), r"\section*{Summary}", summary_table(doc)]
+    body = [PREAMBLE, title_page(), provenance_paragraph(provenance), how_to_read(), r"\section*{Summary}",
+            summary_table(doc)]
     body += [render_section(section, n) for n, section in enumerate(doc.sections, start=1)]
     body += [render_comparisons(doc), render_errata(doc), r"\end{document}"]
     return "\n\n".join(body) + "\n"
@@ -733,8 +746,11 @@ def compile_pdf_bytes(tex: str, engine: str) -> tuple[bytes | None, str]:
         return (pdf.read_bytes() if pdf.exists() else None), log
 
 
-def write(doc, out_dir: Path, compile_pdf: bool | None = None) -> WriteResult:
+def write(doc, out_dir: Path, compile_pdf: bool | None = None, provenance: dict | None = None) -> WriteResult:
     """Write derivations.tex and errata.json into ``out_dir`` (created if missing), and the PDF.
+
+    ``provenance``: a record (toolkit and library versions, command, precision) stamped on each
+    errata entry and stated once in the document.
 
     ``compile_pdf``: True requires the engine (:class:`EngineMissing` is raised before anything is
     written), False skips it, None compiles when the engine is on PATH. A derivations.pdf left in
@@ -745,8 +761,11 @@ def write(doc, out_dir: Path, compile_pdf: bool | None = None) -> WriteResult:
     engine = find_engine() if compile_pdf is not False else None
     if compile_pdf and engine is None:
         raise EngineMissing(f"{ENGINE} not found on PATH")
-    tex = render(doc)
-    errata = json.dumps(errata_json(doc), indent=2, ensure_ascii=False) + "\n"
+    tex = render(doc, provenance)
+    entries = errata_json(doc)
+    if provenance:
+        entries = [{**entry, "provenance": provenance} for entry in entries]
+    errata = json.dumps(entries, indent=2, ensure_ascii=False) + "\n"
     out_dir.mkdir(parents=True, exist_ok=True)
     tex_path, errata_path, pdf_path = out_dir / TEX_NAME, out_dir / ERRATA_NAME, out_dir / PDF_NAME
     atomic_write_bytes(tex_path, tex.encode("ascii"))

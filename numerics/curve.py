@@ -72,9 +72,22 @@ def _valid_betas(values, text) -> np.ndarray:
     return np.asarray(values, dtype=float)
 
 
+def smallest_beta(spec: Spectrum) -> float:
+    """The smallest beta whose float64 evaluation is safe for this spectrum.
+
+    KL and TIE contain ln(lambda_i / beta); below lambda_max * 2**-1000 that ratio approaches the
+    float64 overflow, so such betas are refused (ValueError) rather than answered with inf.
+    """
+    return float(np.max(1.0 + spec.a, initial=1.0)) * 2.0 ** -1000
+
+
 def beta_curve(A, betas) -> Curve:
     spec = A if isinstance(A, Spectrum) else spectrum(A)
     betas = np.asarray(betas, dtype=float)
+    floor = smallest_beta(spec)
+    if betas.size and float(np.min(betas)) < floor:
+        raise ValueError(f"beta = {float(np.min(betas)):.3g} is below {floor:.3g} = lambda_max * 2^-1000, where "
+                         "ln(lambda/beta) nears the float64 overflow; use a larger beta")
     return Curve(betas=betas, terms=tuple(terms_at(spec, float(b)) for b in betas),
                  collapse_thresholds=np.sort(1.0 + spec.a))
 

@@ -103,7 +103,8 @@ def test_errata_json_lists_exactly_the_errata(derived):
     assert isinstance(entries, list)
     assert len(entries) == len(errata)
     for entry, comparison in zip(entries, errata):
-        assert set(entry) == ERRATA_KEYS
+        assert set(entry) == ERRATA_KEYS | {"provenance"}
+        assert entry["provenance"]["versions"]["sympy"] == sp.__version__
         assert entry["equation"] == str(comparison.equation)
         assert isinstance(entry["printed"], str) and isinstance(entry["printed_latex"], str)
 
@@ -268,7 +269,7 @@ def test_a_pdf_that_fails_to_compile_exits_1(tmp_path, capsys, monkeypatch):
         pytest.skip("pdflatex not on PATH")
     monkeypatch.setattr("derivations.document.build_document", lambda: Document((), ()))
     monkeypatch.setattr("derivations.document.load_or_build", lambda cache_dir=None: Document((), ()))
-    monkeypatch.setattr(latex, "render", lambda doc: "\\documentclass{article}\\begin{document}"
+    monkeypatch.setattr(latex, "render", lambda doc, provenance=None: "\\documentclass{article}\\begin{document}"
                                                      "\\undefinedmacro\\end{document}\n")
     assert cli.main(["derive", "--out", str(tmp_path)]) == 1
     captured = capsys.readouterr()

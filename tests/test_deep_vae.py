@@ -400,7 +400,7 @@ def test_cli_json_keys_and_plot(tmp_path, capsys):
     assert {"elbo", "reconstruction", "kl", "objective", "tie", "alignment"} <= set(doc["records"][0])
     assert {"mean", "min", "max"} == set(doc["summary"]["tie"])
     assert {d["topic"] for d in doc["protocol"]["disagreements"]} >= {"number of latents k", "batch size"}
-    assert {"numpy", "scipy", "mpmath", "sympy", "torch", "betavae_audit"} <= set(doc["versions"])
+    assert {"numpy", "scipy", "mpmath", "sympy", "torch", "betavae-audit"} <= set(doc["versions"])
     assert plot.stat().st_size > 10_000 and sorted(p.name for p in tmp_path.iterdir()) == ["fig2.png"]
 
 

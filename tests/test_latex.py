@@ -251,7 +251,7 @@ def worst_overfull_points(log: str) -> float:
 def test_a_tex_error_is_reported_and_leaves_no_pdf(tmp_path, document, monkeypatch):
     require_pdflatex()
     (tmp_path / latex.PDF_NAME).write_bytes(b"%PDF stale")
-    monkeypatch.setattr(latex, "render", lambda doc: "\\documentclass{article}\\begin{document}"
+    monkeypatch.setattr(latex, "render", lambda doc, provenance=None: "\\documentclass{article}\\begin{document}"
                                                      "\\undefinedmacro\\end{document}\n")
     result = latex.write(document, tmp_path)
     assert not result.compiled and result.pdf is None and result.engine == "pdflatex"

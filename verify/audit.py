@@ -19,9 +19,11 @@ import sys
 import time
 import traceback
 from dataclasses import dataclass, field
-from importlib import metadata
+
+from numerics import provenance
 
 from .catalogue import CLAIMS, Claim
+from .ledger import recording
 from .outcome import CheckIntegrityError, Outcome
 
 
@@ -35,6 +37,8 @@ class ClaimResult:
     outcome: Outcome | None
     error: str | None
     seconds: float
+    used: dict = field(default_factory=lambda: {"seeds": {}, "precision": {}})   # noted by the check (verify.ledger)
+    command: tuple[str, ...] = ()
 
     @property
     def verdict(self) -> str:
@@ -44,7 +48,9 @@ class ClaimResult:
         c, o = self.claim, self.outcome
         rec = {"id": c.id, "section": c.section, "statement": c.statement, "verdict": self.verdict,
                "evidence": o.evidence if o else f"the check crashed: {self.error}", "test": c.test, "kind": c.kind,
-               "seconds": round(self.seconds, 3)}
+               "seconds": round(self.seconds, 3),
+               "provenance": provenance.record(command=list(self.command) or ["audit"], seeds=self.used["seeds"],
+                                               precision=self.used["precision"], wall_time_seconds=self.seconds)}
         if o:
             rec["steps"] = [{"name": s.name, "holds": s.holds, "detail": s.detail, "equation": s.equation,
                              "role": s.role} for s in o.steps]
@@ -79,36 +85,35 @@ class AuditResult:
         return out
 
 
-def versions() -> dict:
-    from . import __version__
-    out = {"betavae-audit": __version__, "python": sys.version.split()[0]}
-    for pkg in ("sympy", "numpy", "scipy", "mpmath", "torch", "hypothesis"):
-        try:
-            out[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            out[pkg] = None
-    return out
-
-
 def run_claim(claim: Claim, ctx) -> ClaimResult:
+    from .output import current_command
     t0 = time.perf_counter()
+    with recording() as used:
+        outcome, error = _check(claim, ctx)
+    return ClaimResult(claim, outcome, error, time.perf_counter() - t0, used, tuple(current_command()))
+
+
+def _check(claim: Claim, ctx) -> tuple[Outcome | None, str | None]:
     try:
-        outcome = claim.check(ctx)
-        return ClaimResult(claim, outcome, None, time.perf_counter() - t0)
+        return claim.check(ctx), None
     except CheckIntegrityError as err:
-        return ClaimResult(claim, None, f"a support step failed (the toolkit disagrees with itself): {err}",
-                           time.perf_counter() - t0)
+        return None, f"a support step failed (the toolkit disagrees with itself): {err}"
     except Exception as err:   # noqa: BLE001 - one crashing check must not stop the audit
         tb = traceback.extract_tb(err.__traceback__)[-1]
-        return ClaimResult(claim, None, f"{type(err).__name__}: {' '.join(str(err).split())[:500]} "
-                                        f"({tb.filename.split('/')[-1]}:{tb.lineno})", time.perf_counter() - t0)
+        return None, (f"{type(err).__name__}: {' '.join(str(err).split())[:500]} "
+                      f"({tb.filename.split('/')[-1]}:{tb.lineno})")
 
 
 def start_derivation(out_dir) -> subprocess.Popen | None:
     """Start ``derive`` in its own process (it fills the document cache and writes LaTeX/PDF to out_dir)."""
-    try:
-        return subprocess.Popen([sys.executable, "-m", "verify", "derive", "--out", str(out_dir), "--json"],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    import os
+    from pathlib import Path
+    out_dir = Path(out_dir)
+    root = str(Path(__file__).resolve().parent.parent)     # importable even from an uninstalled source tree
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)}
+    try:   # run beside out_dir and name it relatively: the recorded command is the same in every run
+        return subprocess.Popen([sys.executable, "-m", "verify", "derive", "--out", out_dir.name, "--json"],
+                                cwd=out_dir.parent, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     except OSError:
         return None
 
@@ -127,7 +132,7 @@ def run_audit(ctx, only: list[str] | None = None, progress=None, derivation: sub
             progress(claim)
         done[claim.id] = run_claim(claim, ctx)
     results = tuple(done[c.id] for c in chosen)
-    return AuditResult(results=results, wall_time=time.perf_counter() - t0, versions=versions(),
+    return AuditResult(results=results, wall_time=time.perf_counter() - t0, versions=provenance.versions(),
                        options={"only": only, "deep": ctx.deep, "protocol": ctx.protocol_name,
                                 "hypothesis_profile": _profile()})
 

@@ -101,9 +101,7 @@ def _run_into(args, only, tmp: Path, out: Path) -> int:
             print(f"warning: the derivation document: {stderr.strip().splitlines()[-1]}", file=sys.stderr)
         derivation_files = sorted(p.name for p in derivation_dir.glob("*") if p.suffix in (".tex", ".pdf", ".json"))
     (tmp / "claims.json").write_text(report.claims_json(result), encoding="utf-8")
-    (tmp / "run.json").write_text(json.dumps({"versions": result.versions, "options": result.options,
-                                              "wall_time_seconds": round(result.wall_time, 2),
-                                              "counts": result.counts()}, indent=1) + "\n", encoding="utf-8")
+    (tmp / "run.json").write_text(json.dumps(report.run_record(result), indent=1) + "\n", encoding="utf-8")
     figures = {name: str(path) for name, path in ctx.figures.items() if Path(path).exists()}
     (tmp / "report.md").write_text(report.report_markdown(result, figures=figures, derivation_files=derivation_files),
                                    encoding="utf-8")

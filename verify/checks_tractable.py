@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from scipy.optimize import minimize_scalar
 
 from numerics import _generated as gen
-from numerics.curve import beta_curve
+from numerics.curve import beta_curve as _beta_curve
 from numerics.optimum import closed_form_optimum, closed_form_terms, spectrum
 from numerics.problems import paper_problem
 
@@ -19,7 +19,14 @@ from . import properties as P
 from . import strategies as S
 from .checks_propositions import CHEAP, _describe, _plain, _step
 from .hunt import hunt
+from .ledger import note
 from .outcome import Step, confirmed, qualified, refuted
+
+
+def beta_curve(A, betas):
+    note("precision", "closed_form", "float64 (numpy)")
+    return _beta_curve(A, betas)
+
 
 GRID = np.geomspace(0.05, 200.0, 400)
 
@@ -168,6 +175,7 @@ def check_fig1_mie(ctx):
 def check_fig1_tie(ctx):
     from numerics.optimal_beta import optimal_beta
     A = paper_A()
+    note("precision", "optimal_beta", "mpmath, 30 digits confirmed at higher precision")
     r = optimal_beta(A, digits=30)
     b_star, t_star = float(r.beta_star), float(r.tie_star)
     t_one = closed_form_terms(A, 1.0).tie

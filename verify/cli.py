@@ -19,7 +19,6 @@ error: --frobnicate: unrecognized argument
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import sys
@@ -194,6 +193,10 @@ def format_summary(summary: dict) -> str:
     return "\n".join(lines)
 
 
+DERIVATION_PRECISION = {"derivation": "exact (SymPy symbolic algebra)",
+                        "counterexamples": "exact (SymPy, at random rational points)"}
+
+
 def run_derive(args: argparse.Namespace) -> int:
     from derivations import document as document_module
     from derivations import latex
@@ -206,9 +209,20 @@ def run_derive(args: argparse.Namespace) -> int:
     out = Path(args.out)
     doc = document_module.load_or_build()   # on-disk cache keyed by the derivation sources (BETAVAE_CACHE)
     prepare_output_dir(out)
-    result = latex.write(doc, out, compile_pdf=False if args.no_pdf else None)
+    from derivations.errata import COUNTEREXAMPLE_SEED
+
+    from .output import current_command, elapsed
+    from numerics.provenance import record
+    stamp = record(command=current_command(), seeds={"counterexample_points": COUNTEREXAMPLE_SEED},
+                   precision=DERIVATION_PRECISION, wall_time_seconds=elapsed())
+    result = latex.write(doc, out, compile_pdf=False if args.no_pdf else None, provenance=stamp)
     summary = derive_summary(doc, result, pdf_requested=not args.no_pdf)
-    print(json.dumps(summary, indent=2) if args.json else format_summary(summary))
+    if args.json:
+        from .output import dumps
+        print(dumps(summary, seeds={"counterexample_points": COUNTEREXAMPLE_SEED}, precision=DERIVATION_PRECISION,
+                    indent=2))
+    else:
+        print(format_summary(summary))
     failing = summary["steps"]["failing"]
     if failing:
         print(f"derive: {len(failing)} derivation step(s) do not hold: {', '.join(failing)} "
@@ -279,7 +293,9 @@ def build_parser(commands: tuple[Command, ...] = COMMANDS) -> OneLineArgumentPar
 
 def main(argv: list[str] | None = None) -> int:
     """Run one subcommand; returns the exit status (see the module docstring)."""
+    from .output import NaNInOutput, mark_start
     parser = build_parser()
+    mark_start(sys.argv[1:] if argv is None else argv)
     try:
         args, extras = parser.parse_known_args(argv)
         if extras:
@@ -288,5 +304,8 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         print(f"error: {one_line(str(exc))}", file=sys.stderr)
         return 2
+    except NaNInOutput as exc:   # a bug, reported on one line rather than printed as invalid JSON
+        print(f"error: internal: {exc} in the output; nothing was printed (please report this)", file=sys.stderr)
+        return 1
     except SystemExit as exc:  # --help and --version exit through argparse
         return exc.code if isinstance(exc.code, int) else 0

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from .ledger import note
+
 
 def _default_document():
     from derivations.document import load_or_build
@@ -41,6 +43,9 @@ class AuditContext:
 
     # ---------------------------------------------------------------- shared results
     def document(self):
+        from derivations.errata import COUNTEREXAMPLE_SEED
+        note("precision", "derivation", "exact (SymPy symbolic algebra)")
+        note("seeds", "counterexample_points", COUNTEREXAMPLE_SEED)
         return self.memo("document", self.document_provider)
 
     def comparisons(self, equation_prefix: str):
@@ -53,14 +58,14 @@ class AuditContext:
             from deep import experiments, protocol
             proto = protocol.long_fig2() if self.deep else protocol.reduced_fig2()
             return experiments.run_fig2(proto, progress=self.progress)
-        return self.memo("fig2", run)
+        return self._noted_training("fig2", self.memo("fig2", run))
 
     def fig3(self):
         def run():
             from deep import experiments, protocol
             proto = protocol.long_fig3() if self.deep else protocol.reduced_fig3()
             return experiments.run_fig3(proto, progress=self.progress)
-        return self.memo("fig3", run)
+        return self._noted_training("fig3", self.memo("fig3", run))
 
     def crosscheck(self):
         def run():
@@ -68,7 +73,18 @@ class AuditContext:
             from numerics.problems import paper_problem
             proto = crosscheck.protocol("deep" if self.deep else "audit")
             return crosscheck.run_crosscheck(paper_problem().A, protocol=proto)
-        return self.memo("crosscheck", run)
+        result = self.memo("crosscheck", run)
+        note("seeds", "crosscheck_training", [int(x) for x in result.environment.get("seeds", [])])
+        note("precision", "crosscheck_training", "torch float64")
+        return result
+
+    @staticmethod
+    def _noted_training(figure: str, result):
+        p = result.protocol
+        note("seeds", f"{figure}_training", {"base_seed": p["seed"], "realisations": [int(x) for x in result.seeds],
+                                             "protocol": p["name"]})
+        note("precision", f"{figure}_training", f"torch {p['dtype']}; {p['mc_samples']} Monte-Carlo samples")
+        return result
 
     def figure_path(self, name: str) -> Path | None:
         """Where to write figure ``name`` (recorded for the report), or None when figures are off."""

@@ -14,7 +14,6 @@ bad input (one line on stderr, nothing written).
 """
 from __future__ import annotations
 
-import json
 import math
 import sys
 
@@ -67,7 +66,8 @@ def run(args) -> int:
 
     from . import __version__
     from .cli import UsageError
-    from .numeric_commands import resolve_problem
+    from .numeric_commands import problem_seeds, resolve_problem
+    from .output import dumps
 
     betas = None
     if args.betas is not None:
@@ -111,7 +111,10 @@ def run(args) -> int:
         doc["environment"] = {**doc["environment"], "verify_version": __version__}
         doc["ok"] = ok
         doc["exact_tolerance"] = EXACT_TOL
-        print(json.dumps(cc._finite(doc), indent=1))
+        training = [int(x) for x in result.environment.get("seeds", [])]
+        print(dumps(doc, seeds={**problem_seeds(args), "training": training,
+                                "gradient_check_points": training[0] if training else None},
+                    precision={"training": "torch float64", "closed_form": "float64 (numpy)"}))
     else:
         print(cc.format_result(result, problem.description))
         if args.plot is not None:

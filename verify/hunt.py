@@ -19,6 +19,7 @@ from typing import Any, Callable
 from hypothesis import HealthCheck, Phase, find, settings
 from hypothesis.errors import NoSuchExample, Unsatisfiable
 
+from .ledger import note
 from .properties import PropertyResult
 
 PROFILE_ENV = "BETAVAE_HYPOTHESIS_PROFILE"
@@ -57,6 +58,8 @@ def _keep_hypothesis_files_out_of_cwd() -> None:
 def hunt(strategy, prop: Callable[[Any], PropertyResult], *, max_examples: int = 100) -> Hunt:
     """Search for an instance where ``prop(instance).holds`` is False; shrink it if found."""
     _keep_hypothesis_files_out_of_cwd()
+    note("seeds", "hypothesis", f"derandomized (examples are a function of the property and its strategy), "
+                                f"x{scale()} example budget")
     count = [0]
 
     def violates(instance) -> bool:

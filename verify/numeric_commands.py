@@ -6,10 +6,11 @@ output is written; degenerate but meaningful problems print ``warning: ...`` lin
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import warnings
 from pathlib import Path
+
+from .output import dumps
 
 
 def add_problem_arguments(parser: argparse.ArgumentParser) -> None:
@@ -59,7 +60,30 @@ def output_file_problem(path: str) -> str | None:
     return None
 
 
+def problem_seeds(args) -> dict:
+    """The seed that drew the mixing matrix (None unless --random)."""
+    return {"random_mixing_matrix": args.seed if args.random is not None else None}
+
+
+THRESHOLD_RTOL = 1e-9
+
+
+def warn_at_thresholds(betas, thresholds) -> None:
+    """A beta on a collapse threshold 1 + a_i gets a stated warning: the optimum is continuous there
+    but not differentiable (the unit's d_i -> 0 from the left), so one-sided derivatives differ."""
+    import numpy as np
+    for t in sorted(set(float(x) for x in np.asarray(thresholds))):
+        hits = [float(b) for b in np.asarray(betas) if abs(float(b) - t) <= THRESHOLD_RTOL * t]
+        if hits:
+            print(f"warning: beta = {hits[0]:.10g} is a collapse threshold (1 + a_i = {t:.10g}): a unit collapses "
+                  "there; the values are exact, but the curve has a kink and its derivatives are one-sided",
+                  file=sys.stderr)
+
+
 # ------------------------------------------------------------------------------------- curve
+def _beta_flag(args) -> str:
+    return "--betas" if args.betas is not None else "--grid" if args.grid is not None else "--loggrid"
+
 def configure_curve(parser: argparse.ArgumentParser) -> None:
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--betas", metavar="B1,B2,...", help="comma-separated beta values (> 0)")
@@ -81,19 +105,22 @@ def run_curve(args) -> int:
         else:
             betas = parse_grid(args.loggrid or "0.05:200:100", geometric=True)
     except ValueError as err:
-        flag = "--betas" if args.betas is not None else "--grid" if args.grid is not None else "--loggrid"
-        raise UsageError(f"{flag}: {err}") from None
+        raise UsageError(f"{_beta_flag(args)}: {err}") from None
     if args.plot is not None:
         problem_text = output_file_problem(args.plot)
         if problem_text:
             raise UsageError(f"--plot: {problem_text}")
     problem = resolve_problem(args)
-    curve = beta_curve(problem.A, betas)
+    try:
+        curve = beta_curve(problem.A, betas)
+    except ValueError as err:
+        raise UsageError(f"{_beta_flag(args)}: {err}") from None
+    warn_at_thresholds(curve.betas, curve.collapse_thresholds)
     records = curve.records()
     if args.plot is not None:
         plot_curve(curve, args.plot, title=f"{problem.description}")
     if args.json:
-        print(json.dumps(records, indent=1))
+        print(dumps(records, seeds=problem_seeds(args), precision={"closed_form": "float64 (numpy)"}))
     else:
         print(f"{problem.description}; collapse thresholds beta = "
               + ", ".join(f"{t:.6g}" for t in curve.collapse_thresholds))
@@ -117,7 +144,9 @@ def configure_stationary(parser: argparse.ArgumentParser) -> None:
 def run_stationary(args) -> int:
     import math
 
-    from numerics.stationary import format_result, solve_stationary
+    import numpy as np
+
+    from numerics.stationary import BETA_RANGE, format_result, solve_stationary
 
     from .cli import UsageError
     try:
@@ -126,6 +155,10 @@ def run_stationary(args) -> int:
         raise UsageError(f"--beta: expected a number, got '{args.beta}'") from None
     if not math.isfinite(beta) or beta <= 0:
         raise UsageError(f"--beta: must be a finite number > 0, got {args.beta}")
+    if not BETA_RANGE[0] <= beta <= BETA_RANGE[1]:
+        raise UsageError(f"--beta: the full stationarity solver needs {BETA_RANGE[0]:g} <= beta <= {BETA_RANGE[1]:g} "
+                         f"(float64 conditioning), got {args.beta}; 'curve --betas {args.beta}' gives the closed-form "
+                         "optimum there")
     if not 1 <= args.starts <= 10_000:
         raise UsageError(f"--starts: must be between 1 and 10000, got {args.starts}")
     if args.problem in (None, "paper") and args.mixing is None and args.random is None:
@@ -136,8 +169,12 @@ def run_stationary(args) -> int:
         result = solve_stationary(problem.A, beta, starts=args.starts, seed=args.solver_seed)
     except ValueError as err:
         raise UsageError(f"--mixing: {' '.join(str(err).split())}") from None
+    warn_at_thresholds([beta], 1.0 + np.linalg.svd(problem.A, compute_uv=False) ** 2)
+    if not result.closed_form_found:
+        print(f"warning: no start of {result.n_starts} converged to the closed-form optimum (best objective "
+              f"{result.best_gap:+.3g} from it); raise --starts or change --solver-seed", file=sys.stderr)
     if args.json:
-        print(json.dumps({
+        print(dumps({
             "beta": result.beta, "N": result.N, "k": result.k, "closed_form_objective": result.closed_form_objective,
             "closed_form_found": result.closed_form_found, "closed_form_is_best": result.closed_form_is_best,
             "best_gap": result.best_gap, "kinds": result.kinds(), "n_starts": result.n_starts,
@@ -147,7 +184,9 @@ def run_stationary(args) -> int:
                         "hessian": {"largest": p.hessian.largest, "smallest": p.hessian.smallest,
                                     "positive": p.hessian.n_positive, "negative": p.hessian.n_negative,
                                     "near_zero": p.hessian.n_near_zero, "symmetry": p.hessian.n_symmetry}}
-                       for p in result.points]}, indent=1))
+                       for p in result.points]},
+            seeds={**problem_seeds(args), "solver_starts": args.solver_seed},
+            precision={"solver": "float64 (scipy.optimize, Newton polish)", "closed_form": "float64 (numpy)"}))
     else:
         print(problem.description)
         print(format_result(result))
@@ -225,7 +264,12 @@ def run_optimal_beta(args) -> int:
     doc = asdict(result)
     doc["exact"] = exact if exact is not None else {"skipped": why}
     if args.json:
-        print(json.dumps(doc, indent=1, default=str))
+        print(dumps(doc, seeds=problem_seeds(args), precision={
+            "digits_requested": digits, "digits_confirmed": result.confirmed_digits,
+            "mpmath_working_dps": list(result.working_dps), "mpmath_precision_bits": list(result.precision_bits),
+            "input": "exact rationals" if problem.name in ("paper", "fig3") else
+                     "the float64 matrix entries, read as exact binary rationals",
+            "exact_characterisation": "SymPy exact algebraic numbers" if exact is not None else None}))
     else:
         print(problem.description)
         print(f"beta*  = {result.beta_star}  ({result.kind}; {result.confirmed_digits} digits confirmed at higher precision)")

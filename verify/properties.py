@@ -24,6 +24,8 @@ from numerics import _generated as gen
 from numerics.highprec import spectrum_mp, terms_mp
 from numerics.optimum import closed_form_terms
 
+from .ledger import note
+
 REL_TOL = 1e-9          # float comparisons between optima (closed form: ~1e-15; solver: ~1e-12)
 DPS = 50                # working digits of the high-precision derivatives
 HP_TOL = mpmath.mpf(10) ** -35
@@ -46,9 +48,11 @@ class ClosedForm:
     name = "closed-form optimum"
 
     def at(self, A, beta):
+        note("precision", "closed_form", "float64 (numpy)")
         return closed_form_terms(A, beta)
 
     def mp(self, A, dps: int = DPS):
+        note("precision", "closed_form_high_precision", f"mpmath, {dps} digits")
         spec = spectrum_mp(A, dps)
         return (lambda beta: terms_mp(spec, beta)), spec.lam
 
@@ -71,6 +75,8 @@ class Solver:
 
     def at(self, A, beta):
         from numerics.stationary import solve_stationary
+        note("seeds", "stationarity_solver_starts", self.seed)
+        note("precision", "stationarity_solver", "float64 (scipy.optimize, Newton polish)")
         r = solve_stationary(A, beta, starts=self.starts, seed=self.seed)
         p = r.points[0].params()
         S = A @ A.T + np.eye(A.shape[0])
@@ -84,6 +90,7 @@ SOLVER = Solver()
 
 def _one_sided(f, beta, dps=DPS):
     """(left, right) derivatives of f at beta, mpmath.diff at dps digits."""
+    note("precision", "one_sided_derivatives", f"mpmath.diff, {dps} digits")
     with mpmath.workdps(dps):
         b = mpmath.mpf(beta)
         return mpmath.diff(f, b, direction=-1), mpmath.diff(f, b, direction=1)
@@ -176,6 +183,7 @@ def prop4_finite(pairs, beta1, beta2, sign: int = -1) -> PropertyResult:
 
 def _family_maximisers(a_coeffs, b_coeffs, beta, sign, dps=40):
     """Global maximisers of A(kappa) + sign beta B(kappa) over the reals (polynomials, highest degree first)."""
+    note("precision", "family_maximisers", f"mpmath.polyroots, {dps} digits")
     with mpmath.workdps(dps):
         b = mpmath.mpf(beta.numerator) / beta.denominator if isinstance(beta, Fraction) else mpmath.mpf(beta)
         o = [mpmath.mpf(x) + sign * b * y for x, y in zip(a_coeffs, b_coeffs)]

@@ -17,7 +17,36 @@ def records(result) -> list[dict]:
 
 
 def claims_json(result) -> str:
-    return json.dumps(records(result), indent=1, ensure_ascii=False, default=str) + "\n"
+    """The list of claim records (each with its provenance), as strict JSON (inf as "inf", never NaN)."""
+    from .output import strict
+    return json.dumps(strict(records(result)), indent=1, ensure_ascii=False, allow_nan=False, default=str) + "\n"
+
+
+def run_record(result) -> dict:
+    """run.json: the audit's options and counts, and one provenance record for the whole run
+    (seeds and precision: the union of what the checks noted)."""
+    from numerics import provenance
+
+    from .output import current_command
+    seeds, precision = {}, {}
+    for r in result.results:
+        seeds.update(r.used["seeds"])
+        precision.update(r.used["precision"])
+    return {"options": result.options, "counts": result.counts(), "versions": result.versions,
+            "wall_time_seconds": round(result.wall_time, 2),
+            "provenance": provenance.record(command=current_command() or ["audit"], seeds=dict(sorted(seeds.items())),
+                                            precision=dict(sorted(precision.items())),
+                                            wall_time_seconds=result.wall_time)}
+
+
+def _used(r: dict) -> str:
+    """A claim's seeds and precision, for the report."""
+    p = r.get("provenance") or {}
+
+    def fmt(d):
+        return "; ".join(f"{k} = {json.dumps(v, default=str) if not isinstance(v, str) else v}" for k, v in d.items())
+    return (f"Seeds: {fmt(p.get('seeds', {})) or 'none used'}. "
+            f"Precision: {fmt(p.get('precision', {})) or 'no numerical computation'}.")
 
 
 def _short(text: str, width: int) -> str:
@@ -45,6 +74,7 @@ def _md_escape(text: str) -> str:
 
 
 def report_markdown(result, *, figures: dict, derivation_files: list[str]) -> str:
+    from .output import current_command
     recs = records(result)
     opts, vers = result.options, result.versions
     out = ["# Audit of “A Closer Look at Disentangling in β-VAE” (Sikka, Zhong, Yin, Pehlevan, Asilomar 2019)", "",
@@ -53,6 +83,7 @@ def report_markdown(result, *, figures: dict, derivation_files: list[str]) -> st
            "(`pytest -m claims` for all of them, or the test named per claim). Verdicts: **confirmed**; **refuted** "
            "(with a counterexample); **corrected** (holds once the named erratum is fixed); **qualified** (holds "
            "only under the stated condition); **not-checked** (with the reason); **error** (the check crashed).", "",
+           "Command: `" + " ".join(["betavae-audit", *current_command()]) + "`.  ",
            "Run: " + ", ".join(f"{k} = {v}" for k, v in opts.items()) + ".  ",
            "Versions: " + ", ".join(f"{k} {v}" for k, v in vers.items()) + ".", "",
            "## Verdicts", "", "| claim | section | verdict | decided by |", "|---|---|---|---|"]
@@ -84,7 +115,7 @@ def report_markdown(result, *, figures: dict, derivation_files: list[str]) -> st
                 out += [f"![{fig}](figures/{fig})", ""]
         if r.get("error"):
             out += [f"**The check crashed:** {r['error']}", ""]
-        out += [f"Decided by `pytest \"{r['test']}\"` ({r['seconds']:.2f} s in this run).", ""]
+        out += [_used(r), "", f"Decided by `pytest \"{r['test']}\"` ({r['seconds']:.2f} s in this run).", ""]
     out += ["## Derivation", ""]
     if derivation_files:
         out += ["The SymPy derivation the equation claims rest on: "

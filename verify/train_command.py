@@ -13,7 +13,6 @@ Bad input: one line ``error: <flag>: <problem>`` on stderr, exit status 2, nothi
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 
@@ -200,6 +199,8 @@ def format_result(result) -> str:
 
 def run(args) -> int:
     from deep.experiments import run_fig2, run_fig3
+
+    from .output import dumps
     from deep.plots import plot_fig2, plot_fig3
 
     protocol = build_protocol(args)
@@ -215,7 +216,13 @@ def run(args) -> int:
         doc = {"command": "train", **result.to_dict()}
         if args.plot is not None:
             doc["plot"] = args.plot
-        print(json.dumps(doc, indent=1))
+        p = result.protocol
+        print(dumps(doc, seeds={
+            "base_seed": p["seed"], "realisations": [int(x) for x in result.seeds],
+            "streams": "data, initial weights, mini-batch order, reparameterisation and evaluation noise: one numpy "
+                       "SeedSequence per (base seed, purpose, realisation, beta index); see deep/streams.py"},
+            precision={"training": f"torch {p['dtype']}", "evaluation": "float64 (exact Gaussian KL terms)",
+                       "reconstruction_mc_samples": p["mc_samples"]}))
     else:
         print(format_result(result))
         if args.plot is not None:
