@@ -42,6 +42,28 @@ def command_rows():
     return rows
 
 
+def machine_description() -> str:
+    """CPU model, cores, memory, OS and the library versions the timings depend on."""
+    from numerics.provenance import versions
+    cpu = platform.processor() or platform.machine()
+    memory = ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
+        with open("/proc/meminfo") as f:
+            kib = int(next(line.split()[1] for line in f if line.startswith("MemTotal")))
+        memory = f", {kib / 2**20:.0f} GiB RAM"
+    except (OSError, StopIteration, ValueError):
+        pass
+    import torch
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
+    v = versions()
+    libs = ", ".join(f"{name} {v[name]}" for name in ("numpy", "scipy", "mpmath", "sympy", "torch") if v.get(name))
+    return (f"{cpu} ({platform.machine()}), {os.cpu_count()} cores{memory}, {gpu}, "
+            f"{platform.system()} {platform.release()}, Python {platform.python_version()}; {libs}; "
+            f"betavae-audit {v.get('betavae-audit')}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
@@ -50,7 +72,7 @@ def main():
     import bench_numerics
     rows = bench_numerics.rows() + bench_deep.batched_vs_loop(3) + bench_deep.reduced_in_process() \
         + bench_deep.cli_runs() + command_rows()
-    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    machine = machine_description()
     if args.markdown:
         print(f"Measured on {machine}.\n")
         print("| what | seconds | comparison |\n|---|---:|---|")

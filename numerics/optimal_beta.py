@@ -717,6 +717,11 @@ def _check_digits(digits):
     return int(digits)
 
 
+# the float64 grid that locates the regimes forms a_i * lambda_i ~ a_i^2: keep it far below 1e308
+MAX_TRACE_EXPONENT = 150
+MAX_TRACE = Fraction(10) ** MAX_TRACE_EXPONENT
+
+
 def optimal_beta(A, digits: int = 50) -> OptimalBetaResult:
     """Global minimiser beta* of the gauge-aligned TIE over beta > 0, with TIE(beta*), to `digits` digits.
 
@@ -730,6 +735,9 @@ def optimal_beta(A, digits: int = 50) -> OptimalBetaResult:
     digits = _check_digits(digits)
     t0 = time.perf_counter()
     ex = _exact_problem(A)
+    if sum(ex.M[i][i] for i in range(ex.k)) > MAX_TRACE:
+        raise ValueError(f"mixing matrix too large: trace(A^T A) exceeds 1e{MAX_TRACE_EXPONENT}, beyond what the float64 "
+                         "regime search (which multiplies eigenvalues a_i by lambda_i) can represent; rescale A")
     notes = []
     if ex.repeated is None:          # large k: decide numerically at 60 digits
         probe = _Solver(ex, 60)

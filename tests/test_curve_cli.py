@@ -110,7 +110,7 @@ def test_stationary_command_finds_the_closed_form_as_the_best(capsys):
 
 
 @pytest.mark.parametrize("argv,flag", [(["--beta", "0"], "--beta"), (["--beta", "x"], "--beta"),
-                                       (["--beta", "1"], "--problem"), (["--beta", "1", "--random", "50x2"], "--mixing"),
+                                       (["--beta", "1"], "--problem"), (["--beta", "1", "--random", "50x2"], "--random"),
                                        (["--beta", "1", "--problem", "fig3", "--starts", "0"], "--starts")])
 def test_stationary_bad_input(capsys, argv, flag):
     status, out, err = run(capsys, "stationary", *argv)

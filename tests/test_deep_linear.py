@@ -342,7 +342,7 @@ def test_cli_table_and_plot(tmp_path, capsys):
     (["--betas", "inf"], "--betas"), (["--betas", "a"], "--betas"), (["--seeds", "0"], "--seeds"),
     (["--seeds", "x"], "--seeds"), (["--train-seed", "-1"], "--train-seed"), (["--paths", "exact,foo"], "--paths"),
     (["--paths", ""], "--paths"), (["--plot", "/no/such/dir/f.png"], "--plot"), (["--plot", "f.xyz"], "--plot"),
-    (["--steps", "5"], "--steps"), (["--problem", "nope"], "--problem"), (["--random", "2x3"], "--mixing"), (["--quick", "--frob"], "--frob"),
+    (["--steps", "5"], "--steps"), (["--problem", "nope"], "--problem"), (["--random", "2x3"], "--random"), (["--quick", "--frob"], "--frob"),
 ])
 def test_cli_bad_input_is_one_line_exit_2(capsys, argv, flag):
     status, out, err = run_cli(capsys, *argv)

@@ -41,10 +41,20 @@ def resolve_problem(args):
             raise UsageError(f"--problem: unknown problem '{args.problem}' (choose paper or fig3)")
     except problems.ProblemError as err:
         message = str(err)
-        raise UsageError(message if message.startswith("--") else f"--mixing: {message}") from None
+        raise UsageError(message if message.startswith("--") else f"{problem_flag(args)}: {message}") from None
+    return problem
+
+
+def print_problem_warnings(problem) -> None:
+    """The problem's degeneracy warnings; printed only once every argument has been accepted, so that a
+    refused command prints its one error line and nothing else."""
     for note in problem.warnings:
         print(f"warning: {note}", file=sys.stderr)
-    return problem
+
+
+def problem_flag(args) -> str:
+    """The option that chose the mixing matrix, for error messages."""
+    return "--random" if args.random is not None else "--mixing" if args.mixing is not None else "--problem"
 
 
 def output_file_problem(path: str) -> str | None:
@@ -70,14 +80,16 @@ THRESHOLD_RTOL = 1e-9
 
 def warn_at_thresholds(betas, thresholds) -> None:
     """A beta on a collapse threshold 1 + a_i gets a stated warning: the optimum is continuous there
-    but not differentiable (the unit's d_i -> 0 from the left), so one-sided derivatives differ."""
+    but not differentiable (the unit's d_i ~ sqrt(lambda_i - beta) -> 0 from the left), so one-sided
+    derivatives differ and a rounding of lambda_i by 1e-16 moves the values by ~1e-8."""
     import numpy as np
     for t in sorted(set(float(x) for x in np.asarray(thresholds))):
         hits = [float(b) for b in np.asarray(betas) if abs(float(b) - t) <= THRESHOLD_RTOL * t]
         if hits:
             print(f"warning: beta = {hits[0]:.10g} is a collapse threshold (1 + a_i = {t:.10g}): a unit collapses "
-                  "there; the values are exact, but the curve has a kink and its derivatives are one-sided",
-                  file=sys.stderr)
+                  "there; the values are continuous, but TIE's square-root kink on the left turns float64 rounding "
+                  "of the eigenvalues into errors of about 1e-8 (optimal-beta gives it to any precision), and "
+                  "derivatives are one-sided", file=sys.stderr)
 
 
 # ------------------------------------------------------------------------------------- curve
@@ -115,6 +127,7 @@ def run_curve(args) -> int:
         curve = beta_curve(problem.A, betas)
     except ValueError as err:
         raise UsageError(f"{_beta_flag(args)}: {err}") from None
+    print_problem_warnings(problem)
     warn_at_thresholds(curve.betas, curve.collapse_thresholds)
     records = curve.records()
     if args.plot is not None:
@@ -168,7 +181,8 @@ def run_stationary(args) -> int:
     try:
         result = solve_stationary(problem.A, beta, starts=args.starts, seed=args.solver_seed)
     except ValueError as err:
-        raise UsageError(f"--mixing: {' '.join(str(err).split())}") from None
+        raise UsageError(f"{problem_flag(args)}: {' '.join(str(err).split())}") from None
+    print_problem_warnings(problem)
     warn_at_thresholds([beta], 1.0 + np.linalg.svd(problem.A, compute_uv=False) ** 2)
     if not result.closed_form_found:
         print(f"warning: no start of {result.n_starts} converged to the closed-form optimum (best objective "
@@ -250,8 +264,9 @@ def run_optimal_beta(args) -> int:
         print(f"optimal-beta: refusing to print unconfirmed digits: {' '.join(str(err).split())}", file=sys.stderr)
         return 1
     except ValueError as err:
-        raise UsageError(f"--mixing: {' '.join(str(err).split())}") from None
-    already = " ".join(problem.warnings)   # resolve_problem printed these; don't say the same thing twice
+        raise UsageError(f"{problem_flag(args)}: {' '.join(str(err).split())}") from None
+    print_problem_warnings(problem)
+    already = " ".join(problem.warnings)   # printed just above; don't say the same thing twice
     for note in result.warnings:
         topic = "repeated eigenvalue" if "repeated eigenvalue" in note else "rank" if note.startswith("A has rank") else None
         if topic is None or (topic == "rank" and "rank-deficient" not in already) or (topic != "rank" and topic not in already):
