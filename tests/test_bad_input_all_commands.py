@@ -152,3 +152,8 @@ def test_a_plot_is_not_written_when_another_argument_is_bad(tmp_path, command, b
                             else [command, *base, "--plot", str(target)])
     assert status == 2 and err.count("\n") == 1 and out == ""
     assert not target.exists() and list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("command,extra", [("derive", ["--no-pdf"]), ("audit", ["--only", "prop4"])])
+def test_an_empty_output_directory_is_refused_not_read_as_the_current_one(command, extra):
+    _assert_refused([command, "--out", "", *extra], "--out")

@@ -120,6 +120,10 @@ def test_audit_claims_json_is_identical_between_runs_apart_from_timings(tmp_path
         docs.append(json.loads((tmp_path / "a" / "claims.json").read_text(encoding="utf-8"),
                                parse_constant=_no_constants))
     assert without_timings(docs[0]) == without_timings(docs[1])
+    import os
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (tmp_path / "a").stat().st_mode & 0o777 == 0o777 & ~umask     # not the temporary directory's 0700
     by_id = {r["id"]: r for r in docs[0]}
     for r in docs[0]:
         check_provenance(r["provenance"], ["audit", "--out", str(tmp_path / "a"), "--only", only, "--json"])

@@ -62,8 +62,8 @@ def run(args) -> int:
             print(f"{c.id:<32} {c.section}")
         return 0
     only = _parse_only(args.only)
+    problem = output_dir_problem(args.out)     # the text, so that '' is refused rather than read as '.'
     out = Path(args.out)
-    problem = output_dir_problem(out)
     if problem:
         raise UsageError(f"--out: {problem}")
     if out.exists() and any(out.iterdir()) and not (out / "claims.json").exists():
@@ -71,6 +71,9 @@ def run(args) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     # the new report is built beside the old one, so that the final rename stays on one file system
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o777 & ~umask)     # mkdtemp's 0700 would otherwise become the report directory's mode
     try:
         return _run_into(args, only, tmp, out)
     finally:
