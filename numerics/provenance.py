@@ -10,7 +10,7 @@ same arguments and seeds give identical records apart from that one field (and i
 
 >>> r = record(command=["curve", "--betas", "1"], seeds={"problem": None}, precision={"float": "float64"},
 ...            wall_time_seconds=0.5)
->>> r["toolkit"]["name"], sorted(REQUIRED_LIBRARIES) <= sorted(r["versions"])
+>>> r["toolkit"]["name"], set(REQUIRED_LIBRARIES) <= set(r["versions"])
 ('betavae-audit', True)
 >>> r["command"]
 'betavae-audit curve --betas 1'
@@ -52,12 +52,13 @@ def versions() -> dict:
 def record(*, command, seeds: dict, precision: dict, wall_time_seconds: float) -> dict:
     """The provenance record of one output.
 
-    ``command``: the argument list after the program name (or a string); ``seeds``: every seed that
+    ``command``: the argument list after the program name (or a string; None or an empty list when the
+    computation was called as a library, not from the command line); ``seeds``: every seed that
     decided a number (None for a stream that was not used); ``precision``: the arithmetic (float64,
     float32, mpmath digits, exact SymPy rationals) of each part of the computation.
     """
-    if not isinstance(command, str):
-        command = shlex.join([TOOLKIT, *command])
+    if command is not None and not isinstance(command, str):   # an argument list; empty: not run from the CLI
+        command = shlex.join([TOOLKIT, *command]) if list(command) else None
     return {
         "toolkit": {"name": TOOLKIT, "version": toolkit_version()},
         "command": command,

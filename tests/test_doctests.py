@@ -9,7 +9,8 @@ MODULES = ["derivations.symbols", "derivations.steps", "derivations.gaussian", "
            "derivations.objective", "derivations.printed", "derivations.codegen", "derivations.posterior",
            "numerics.optimum", "numerics.curve", "numerics.problems", "numerics.stationary", "numerics.highprec",
            "verify.outcome", "verify.strategies", "verify.hunt", "verify.properties", "verify.checks_deep",
-           "verify.checks_protocol", "verify.report", "verify.catalogue", "verify.context", "verify.cli", "verify.audit"]
+           "verify.checks_protocol", "verify.report", "verify.catalogue", "verify.context", "verify.cli", "verify.audit",
+           "numerics.provenance", "verify.output", "verify.ledger"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -49,7 +49,7 @@ class ClaimResult:
         rec = {"id": c.id, "section": c.section, "statement": c.statement, "verdict": self.verdict,
                "evidence": o.evidence if o else f"the check crashed: {self.error}", "test": c.test, "kind": c.kind,
                "seconds": round(self.seconds, 3),
-               "provenance": provenance.record(command=list(self.command) or ["audit"], seeds=self.used["seeds"],
+               "provenance": provenance.record(command=list(self.command), seeds=self.used["seeds"],
                                                precision=self.used["precision"], wall_time_seconds=self.seconds)}
         if o:
             rec["steps"] = [{"name": s.name, "holds": s.holds, "detail": s.detail, "equation": s.equation,

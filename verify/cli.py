@@ -293,9 +293,17 @@ def build_parser(commands: tuple[Command, ...] = COMMANDS) -> OneLineArgumentPar
 
 def main(argv: list[str] | None = None) -> int:
     """Run one subcommand; returns the exit status (see the module docstring)."""
-    from .output import NaNInOutput, mark_start
+    from .output import mark_finished, mark_start
     parser = build_parser()
     mark_start(sys.argv[1:] if argv is None else argv)
+    try:
+        return _run(parser, argv)
+    finally:   # a later library call in the same process must not inherit this command line
+        mark_finished()
+
+
+def _run(parser, argv) -> int:
+    from .output import NaNInOutput
     try:
         args, extras = parser.parse_known_args(argv)
         if extras:

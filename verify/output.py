@@ -31,6 +31,11 @@ def mark_start(argv: list[str]) -> None:
     _COMMAND[:] = [list(argv)]
 
 
+def mark_finished() -> None:
+    _STARTED.clear()
+    _COMMAND.clear()
+
+
 def current_command() -> list[str]:
     return _COMMAND[0] if _COMMAND else []
 

@@ -8,6 +8,7 @@ Everything here is formatting of an :class:`verify.audit.AuditResult`; no verdic
 from __future__ import annotations
 
 import json
+import shlex
 
 VERDICT_ORDER = ("confirmed", "qualified", "corrected", "refuted", "not-checked", "error")
 
@@ -34,7 +35,7 @@ def run_record(result) -> dict:
         precision.update(r.used["precision"])
     return {"options": result.options, "counts": result.counts(), "versions": result.versions,
             "wall_time_seconds": round(result.wall_time, 2),
-            "provenance": provenance.record(command=current_command() or ["audit"], seeds=dict(sorted(seeds.items())),
+            "provenance": provenance.record(command=current_command(), seeds=dict(sorted(seeds.items())),
                                             precision=dict(sorted(precision.items())),
                                             wall_time_seconds=result.wall_time)}
 
@@ -83,7 +84,7 @@ def report_markdown(result, *, figures: dict, derivation_files: list[str]) -> st
            "(`pytest -m claims` for all of them, or the test named per claim). Verdicts: **confirmed**; **refuted** "
            "(with a counterexample); **corrected** (holds once the named erratum is fixed); **qualified** (holds "
            "only under the stated condition); **not-checked** (with the reason); **error** (the check crashed).", "",
-           "Command: `" + " ".join(["betavae-audit", *current_command()]) + "`.  ",
+           "Command: `" + shlex.join(["betavae-audit", *current_command()]) + "`.  ",
            "Run: " + ", ".join(f"{k} = {v}" for k, v in opts.items()) + ".  ",
            "Versions: " + ", ".join(f"{k} {v}" for k, v in vers.items()) + ".", "",
            "## Verdicts", "", "| claim | section | verdict | decided by |", "|---|---|---|---|"]
