@@ -55,8 +55,15 @@ def random_problem(N: int, k: int, seed: int = 0) -> Problem:
     """
     if N < 1 or k < 1:
         raise ProblemError(f"--random: N and k must be positive, got {N}x{k}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ProblemError(f"--seed: must be a non-negative integer, got {seed!r}")
     A = np.random.default_rng(seed).standard_normal((N, k)) / np.sqrt(k)
-    return checked(Problem(f"random {N}x{k} seed {seed}", A, "i.i.d. N(0,1)/sqrt(k) entries"))
+    return checked(Problem(f"random {N}x{k} seed {seed}", A,
+                           f"random {N}x{k} mixing matrix, i.i.d. N(0,1)/sqrt(k) entries, seed {seed}"))
+
+
+# 2.5e8 float64 entries = 1.9 GiB: large problems run (k x k work), a typo does not exhaust memory
+MAX_RANDOM_ENTRIES = 250_000_000
 
 
 def parse_shape(text: str) -> tuple[int, int]:
@@ -67,11 +74,16 @@ def parse_shape(text: str) -> tuple[int, int]:
     N, k = int(m.group(1)), int(m.group(2))
     if N < 1 or k < 1:
         raise ProblemError(f"--random: N and k must be positive, got '{text}'")
+    if N * k > MAX_RANDOM_ENTRIES:
+        raise ProblemError(f"--random: {N}x{k} has {N * k:.3g} entries ({N * k * 8 / 2**30:.3g} GiB in float64), "
+                           f"more than the {MAX_RANDOM_ENTRIES:,} this command draws; use --mixing with a file")
     return N, k
 
 
 def load_mixing(path: str | Path) -> Problem:
     """Read an N x k matrix from .npy (no pickle) or .csv (comma-separated numbers)."""
+    if str(path) == "":
+        raise ProblemError("--mixing: empty path")
     path = Path(path)
     if not path.exists():
         raise ProblemError(f"--mixing: file '{path}' does not exist")
@@ -85,20 +97,28 @@ def load_mixing(path: str | Path) -> Problem:
             A = np.load(path, allow_pickle=False)
         elif suffix == ".csv":
             with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                A = np.loadtxt(path, delimiter=",", dtype=float, ndmin=2)
+                warnings.simplefilter("ignore")    # utf-8-sig: a CSV saved by a spreadsheet starts with a BOM
+                A = np.loadtxt(path, delimiter=",", dtype=float, ndmin=2, encoding="utf-8-sig")
         else:
             raise ProblemError(f"--mixing: unsupported file type '{suffix or path.name}' (use .npy or .csv)")
     except ProblemError:
         raise
-    except (ValueError, OSError, EOFError) as err:
-        msg = " ".join(str(err).split())[:200]
+    except (ValueError, OSError, EOFError, UnicodeDecodeError) as err:
+        if suffix == ".npy":     # numpy's words (pickle advice, usecols) mean nothing on the command line
+            msg = "not a numeric .npy array (numpy.save of a real N x k array, no object data)"
+        else:
+            msg = ("not a CSV of numbers: one row per observed dimension, comma-separated, no header, the same "
+                   "number of values on every row (" + " ".join(str(err).split())[:120] + ")")
         raise ProblemError(f"--mixing: cannot read '{path}': {msg}") from None
     if A.dtype.kind not in "iuf":
         raise ProblemError(f"--mixing: '{path}' holds {A.dtype} data, expected real numbers")
     if A.ndim == 1:
         A = A.reshape(-1, 1)
     return checked(Problem(f"file {path.name}", np.asarray(A, dtype=float), f"mixing matrix from {path}"))
+
+
+# the closed form forms lambda_i / beta and a_i * lambda_i: A^T A must stay far below float64's 1.8e308
+MAX_GRAM = 1e150
 
 
 def checked(problem: Problem, *, rel_tol: float = 1e-9) -> Problem:
@@ -115,14 +135,15 @@ def checked(problem: Problem, *, rel_tol: float = 1e-9) -> Problem:
     notes = list(problem.warnings)
     with np.errstate(over="ignore", invalid="ignore"):
         gram = A.T @ A
-    if not np.all(np.isfinite(gram)):
+    if not np.all(np.isfinite(gram)) or np.abs(gram).max() > MAX_GRAM:
         raise ProblemError(f"mixing matrix: entries too large (largest |A_ij| = {np.abs(A).max():.3g}): "
-                           "A^T A overflows double precision")
+                           f"A^T A exceeds {MAX_GRAM:.0e}, too close to the float64 overflow; rescale A")
     a = np.linalg.eigvalsh(gram)
     scale = max(float(a.max()), 1.0)
     if np.any(a <= rel_tol * scale):
-        notes.append("A is rank-deficient: some latent directions carry no signal (a_j = 0); those units "
-                     "collapse for every beta >= 1 and never align with a source")
+        notes.append(f"A is rank-deficient (numerically: an eigenvalue a_j of A^T A is below {rel_tol:g} x the "
+                     "largest): those latent directions carry (almost) no signal; they collapse for beta >= 1 + a_j "
+                     "and do not align with a source")
     gaps = np.diff(np.sort(a))
     if k > 1 and np.any(gaps <= rel_tol * scale):
         notes.append("A^T A has repeated eigenvalues: the optimum is a continuum (rotations within the eigenspace) "

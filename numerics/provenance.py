@@ -49,17 +49,18 @@ def versions() -> dict:
     return out
 
 
-def record(*, command, seeds: dict, precision: dict, wall_time_seconds: float) -> dict:
+def record(*, command, seeds: dict, precision: dict, wall_time_seconds: float, inputs: dict | None = None) -> dict:
     """The provenance record of one output.
 
     ``command``: the argument list after the program name (or a string; None or an empty list when the
     computation was called as a library, not from the command line); ``seeds``: every seed that
     decided a number (None for a stream that was not used); ``precision``: the arithmetic (float64,
-    float32, mpmath digits, exact SymPy rationals) of each part of the computation.
+    float32, mpmath digits, exact SymPy rationals) of each part of the computation; ``inputs``: what
+    identifies the data (e.g. the mixing matrix's shape and SHA-256), recorded as ``"input"``.
     """
     if command is not None and not isinstance(command, str):   # an argument list; empty: not run from the CLI
         command = shlex.join([TOOLKIT, *command]) if list(command) else None
-    return {
+    out = {
         "toolkit": {"name": TOOLKIT, "version": toolkit_version()},
         "command": command,
         "versions": versions(),
@@ -69,6 +70,22 @@ def record(*, command, seeds: dict, precision: dict, wall_time_seconds: float) -
         "machine": {"platform": platform.platform(terse=True), "processor": platform.machine(),
                     "cpu_count": os.cpu_count(), "python_implementation": sys.implementation.name},
     }
+    if inputs is not None:
+        out["input"] = dict(inputs)
+    return out
+
+
+def matrix_fingerprint(A) -> dict:
+    """Shape and SHA-256 of a matrix's float64 values (C order): identifies a --mixing file's contents.
+
+    >>> matrix_fingerprint([[1.0, 0.0], [0.0, 1.0]])["shape"]
+    [2, 2]
+    """
+    import hashlib
+
+    import numpy as np
+    values = np.ascontiguousarray(np.asarray(A, dtype=np.float64))
+    return {"shape": list(values.shape), "sha256_float64": hashlib.sha256(values.tobytes()).hexdigest()}
 
 
 def without_timings(doc):

@@ -157,3 +157,49 @@ def test_a_plot_is_not_written_when_another_argument_is_bad(tmp_path, command, b
 @pytest.mark.parametrize("command,extra", [("derive", ["--no-pdf"]), ("audit", ["--only", "prop4"])])
 def test_an_empty_output_directory_is_refused_not_read_as_the_current_one(command, extra):
     _assert_refused([command, "--out", "", *extra], "--out")
+
+
+# --------------------------------------------------------------- found by a newcomer's review
+@pytest.mark.parametrize("argv,flag", [
+    (["curve", "--random", "3x2", "--seed=-1"], "--seed"),
+    (["optimal-beta", "--random", "3x2", "--seed=-1", "--no-exact"], "--seed"),
+    (["stationary", "--problem", "fig3", "--beta", "1.5", "--solver-seed=-1"], "--solver-seed"),
+    (["curve", "--random", "100000000x1000"], "--random"),
+    (["curve", "--plot", "figure.txt"], "--plot"),
+    (["train", "--quick", "--plot", "figure.txt"], "--plot"),
+    (["train", "--quick", "--betas", "1e40"], "--betas"),
+    (["curve", "--mixing", ""], "--mixing"),
+    (["curve", "--plot", ""], "--plot"),
+    (["curve", "--betas", "-inf"], "--betas"),
+])
+def test_inputs_that_used_to_crash_or_mislead(tmp_path, argv, flag, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _assert_refused(argv, flag)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_csv_renamed_npy_and_a_headed_csv_are_refused_in_plain_words(tmp_path):
+    (tmp_path / "fake.npy").write_text("1,2\n3,4\n")
+    status, out, err = _run(["curve", "--mixing", str(tmp_path / "fake.npy")])
+    assert status == 2 and "pickle" not in err and "not a numeric .npy array" in err
+    (tmp_path / "h.csv").write_text("a,b\n1,2\n3,4\n")
+    status, out, err = _run(["curve", "--mixing", str(tmp_path / "h.csv")])
+    assert status == 2 and "no header" in err and err.count("\n") == 1
+
+
+def test_a_spreadsheet_csv_with_a_byte_order_mark_is_read(tmp_path):
+    (tmp_path / "bom.csv").write_bytes("\ufeff1,2\n3,4\n5,6\n".encode("utf-8"))
+    (tmp_path / "plain.csv").write_text("1,2\n3,4\n5,6\n")
+    outs = [_run(["curve", "--mixing", str(tmp_path / name), "--betas", "2"])[1] for name in ("bom.csv", "plain.csv")]
+    assert outs[0].splitlines()[1:] == outs[1].splitlines()[1:] and outs[0]
+
+
+def test_a_matrix_near_the_float64_overflow_is_refused_naming_the_matrix(tmp_path):
+    import numpy as np
+    np.save(tmp_path / "big.npy", np.full((100, 2), 1e153))
+    _assert_refused(["curve", "--mixing", str(tmp_path / "big.npy"), "--betas", "1,2"], "--mixing")
+
+
+def test_seed_without_random_is_warned_about():
+    status, out, err = _run(["curve", "--betas", "1", "--seed", "3"])
+    assert status == 0 and "warning: --seed has no effect without --random" in err

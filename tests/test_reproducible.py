@@ -137,3 +137,22 @@ def test_audit_claims_json_is_identical_between_runs_apart_from_timings(tmp_path
     check_provenance(run["provenance"], ["audit", "--out", str(tmp_path / "a"), "--only", only, "--json"])
     report = (tmp_path / "a" / "report.md").read_text(encoding="utf-8")
     assert f"numpy {numpy.__version__}" in report and "Seeds: " in report and "Precision: " in report
+
+
+def test_the_input_fingerprint_identifies_the_matrix_not_its_file(tmp_path):
+    """--problem paper and the same matrix saved to .npy and .csv: one SHA-256 of the float64 values."""
+    import hashlib
+
+    import numpy as np
+
+    from numerics.problems import paper_problem
+    A = paper_problem().A
+    np.save(tmp_path / "a.npy", A)
+    np.savetxt(tmp_path / "a.csv", A, delimiter=",")
+    expected = hashlib.sha256(np.ascontiguousarray(A, dtype=np.float64).tobytes()).hexdigest()
+    for extra in (["--problem", "paper"], ["--mixing", str(tmp_path / "a.npy")], ["--mixing", str(tmp_path / "a.csv")]):
+        doc, _ = _run(["curve", "--betas", "2", "--json", *extra])
+        fingerprint = doc[0]["provenance"]["input"]["mixing_matrix"]
+        assert fingerprint["sha256_float64"] == expected and fingerprint["shape"] == [128, 2]
+    other, _ = _run(["curve", "--betas", "2", "--json", "--problem", "fig3"])
+    assert other[0]["provenance"]["input"]["mixing_matrix"]["sha256_float64"] != expected

@@ -68,9 +68,15 @@ def run(args) -> int:
         raise UsageError(f"--out: {problem}")
     if out.exists() and any(out.iterdir()) and not (out / "claims.json").exists():
         raise UsageError(f"--out: '{out}' is a non-empty directory that holds no earlier audit; refusing to replace it")
-    out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"--out: cannot create '{out.parent}': {exc.strerror or exc}") from None
     # the new report is built beside the old one, so that the final rename stays on one file system
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    except OSError as exc:   # the permission check passed, the file system refused (/proc, read-only mounts)
+        raise UsageError(f"--out: cannot write beside '{out}': {exc.strerror or exc}") from None
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(tmp, 0o777 & ~umask)     # mkdtemp's 0700 would otherwise become the report directory's mode
@@ -114,7 +120,9 @@ def _run_into(args, only, tmp: Path, out: Path) -> int:
     else:
         print(report.format_table(report.records(result)))
         print(report.summary_line(result))
-        print(f"wrote {out / 'report.md'}, {out / 'claims.json'}, {out / 'figures'}, {out / 'derivation'}")
+        written = [out / name for name in ("report.md", "claims.json", "run.json", "figures", "derivation")
+                   if (out / name).exists()]
+        print("wrote " + ", ".join(str(p) for p in written))
     for r in result.crashed:
         print(f"audit: the check of {r.claim.id} crashed: {r.error}", file=sys.stderr)
     return 1 if result.crashed else 0

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from . import properties as P
 from . import strategies as S
 from .hunt import Hunt, hunt
+from .ledger import note
 from .outcome import Step, confirmed, qualified, refuted
 
 # example budgets of the default profile (x10 with BETAVAE_HYPOTHESIS_PROFILE=thorough)
@@ -212,6 +213,7 @@ def _data_and_decoder(draw):
 
 
 def check_sec4a(ctx):
+    note("precision", "generated_formulas", "float64 (numpy)")
     inst = st.tuples(_data_and_decoder(), S.betas()).map(lambda t: (t[0][0], t[0][1], t[1]))
     hm = hunt(inst, lambda x: P.sec4a_mie_smallest_at_one(*x), max_examples=CHEAP)
     hs = hunt(inst, _encoder_stationary, max_examples=CHEAP // 2)

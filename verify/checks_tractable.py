@@ -228,6 +228,7 @@ def _posterior_diagonal(A) -> P.PropertyResult:
 
 
 def check_posterior_nondiagonal(ctx):
+    note("precision", "closed_form", "float64 (numpy)")
     A = paper_A()
     mine = _posterior_diagonal(A)
     k2 = S.mixing_matrices(max_n=5, max_k=3).filter(lambda M: M.shape[1] >= 2 and np.all(np.linalg.norm(M, axis=0) > 0))
@@ -253,6 +254,7 @@ def _models_data_at_one(A) -> P.PropertyResult:
 
 
 def check_decoder_capable(ctx):
+    note("precision", "closed_form", "float64 (numpy)")
     A = paper_A()
     h = hunt(S.mixing_matrices(), _models_data_at_one, max_examples=CHEAP)
     o = closed_form_optimum(A, 1.0)
@@ -276,6 +278,7 @@ def _tie_improves_on_one(A) -> P.PropertyResult:
     from numerics.optimal_beta import _exact_problem, _Solver
     if not np.any(A):
         return P.PropertyResult(False, {"A": A.tolist(), "TIE": "0 for every beta >= 1 (A = 0)"})
+    note("precision", "tie_high_precision", "mpmath, 40 digits")
     s = _Solver(_exact_problem(A), 40)
     one = s.ctx.mpf(1)
     slope = s.ctx.diff(s.tie, one, direction=1)
@@ -290,6 +293,7 @@ def _orthogonality(A) -> float:
 
 
 def check_finite_optimal_beta(ctx):
+    note("precision", "closed_form", "float64 (numpy)")
     generic = S.mixing_matrices(max_n=6, max_k=3).filter(lambda M: M.shape[1] >= 2)
     nonzero = generic.filter(lambda M: np.all(np.linalg.norm(M, axis=0) > 0.5))   # a zero column is a trivial case
     h_all = hunt(st.one_of(nonzero, S.orthogonal_column_matrices(max_n=6).filter(lambda M: M.shape[1] >= 2)),
@@ -340,6 +344,7 @@ def _random_parameters(draw):
 
 
 def check_eq4(ctx):
+    note("precision", "generated_formulas", "float64 (numpy)")
     h = hunt(_random_parameters(), _elbo_identity, max_examples=CHEAP)
     steps = [_step("E_x[log p_theta(x)] - MIE = ELBO at random parameters (generated eqs. 21, 25; Gaussian evidence "
                    "eq. 57)", h, "eqs. 4, 16")]

@@ -45,15 +45,18 @@ class OneLineArgumentParser(argparse.ArgumentParser):
 def one_line_usage_message(message: str) -> str:
     """argparse's wording, reshaped to ``<argument>: <problem>`` on one line.
 
-    >>> one_line_usage_message("argument --out: expected one argument")
-    '--out: expected one argument'
+    >>> one_line_usage_message("argument --out: invalid choice: 'x'")
+    "--out: invalid choice: 'x'"
     >>> one_line_usage_message("the following arguments are required: --out")
     '--out: required'
     """
     message = " ".join(message.split())
     match = re.fullmatch(r"argument (\S+?): (.*)", message)
     if match:
-        return f"{match.group(1)}: {match.group(2)}"
+        flag, problem = match.group(1).split("/")[-1], match.group(2)
+        if problem == "expected one argument" and flag.startswith("--"):
+            problem += f" (a value that starts with '-' is written {flag}=VALUE)"
+        return f"{flag}: {problem}"
     match = re.fullmatch(r"the following arguments are required: (.*)", message)
     if match:
         return f"{match.group(1)}: required"
@@ -215,7 +218,10 @@ def run_derive(args: argparse.Namespace) -> int:
     from numerics.provenance import record
     stamp = record(command=current_command(), seeds={"counterexample_points": COUNTEREXAMPLE_SEED},
                    precision=DERIVATION_PRECISION, wall_time_seconds=elapsed())
-    result = latex.write(doc, out, compile_pdf=False if args.no_pdf else None, provenance=stamp)
+    try:
+        result = latex.write(doc, out, compile_pdf=False if args.no_pdf else None, provenance=stamp)
+    except OSError as exc:     # the permission check passed, the file system refused (read-only, /sys, quota)
+        raise UsageError(f"--out: cannot write into '{out}': {exc.strerror or exc}") from None
     summary = derive_summary(doc, result, pdf_requested=not args.no_pdf)
     if args.json:
         from .output import dumps

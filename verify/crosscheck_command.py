@@ -18,9 +18,6 @@ import math
 import sys
 
 EXACT_TOL = 1e-6
-PLOT_TYPES = ("png", "pdf", "svg", "jpg", "jpeg", "eps", "ps", "tif", "tiff", "webp")
-
-
 def configure(parser) -> None:
     from .numeric_commands import add_problem_arguments
     parser.add_argument("--quick", action="store_true", help="the quick protocol (about a minute for the paper's problem)")
@@ -48,19 +45,6 @@ def _int(text, flag, lo, hi):
     return value
 
 
-def _check_plot(path: str) -> None:
-    from pathlib import Path
-
-    from .cli import UsageError
-    from .numeric_commands import output_file_problem
-    problem = output_file_problem(path)
-    if problem:
-        raise UsageError(f"--plot: {problem}")
-    suffix = Path(path).suffix.lower().lstrip(".")
-    if suffix not in PLOT_TYPES:
-        raise UsageError(f"--plot: unsupported file type '{suffix or Path(path).name}' (use one of {', '.join(PLOT_TYPES)})")
-
-
 # Measured on the paper's and Fig. 3's problems: path (a) reaches 1e-10 or better for 1e-4 <= beta <= 1e8
 # and stops short at beta = 1e-6 (relative error 3.5).
 TRUSTED_BETAS = (1e-4, 1e8)
@@ -71,7 +55,8 @@ def run(args) -> int:
 
     from . import __version__
     from .cli import UsageError
-    from .numeric_commands import print_problem_warnings, problem_seeds, resolve_problem
+    from .numeric_commands import (check_plot_option, print_problem_warnings, problem_input, problem_seeds,
+                                   resolve_problem)
     from .output import dumps
 
     betas = None
@@ -87,10 +72,10 @@ def run(args) -> int:
     if not paths or any(p not in ("exact", "sampled") for p in paths) or len(set(paths)) != len(paths):
         raise UsageError(f"--paths: expected exact, sampled or exact,sampled, got '{args.paths}'")
     if args.plot is not None:
-        _check_plot(args.plot)
+        check_plot_option(args.plot)
     problem = resolve_problem(args)
 
-    print_problem_warnings(problem)
+    print_problem_warnings(problem, args)
     from deep import crosscheck as cc
     from deep.linear_train import NEWTON_MAX_PARAMS
     N, k = problem.A.shape
@@ -114,7 +99,9 @@ def run(args) -> int:
                                sampled_steps=steps, progress=not args.json)
     if args.plot is not None:
         from deep.linear_plot import plot_crosscheck
-        plot_crosscheck(result, problem.A, args.plot, title=f"crosscheck: {problem.description}")
+        from .numeric_commands import plot_errors
+        with plot_errors(args.plot):
+            plot_crosscheck(result, problem.A, args.plot, title=f"crosscheck: {problem.description}")
     ok_exact = "exact" not in paths or (math.isfinite(result.max_relative_error) and result.max_relative_error <= EXACT_TOL)
     ok = ok_exact and result.gradient_check["passed"]
     if args.json:
@@ -126,7 +113,8 @@ def run(args) -> int:
         training = [int(x) for x in result.environment.get("seeds", [])]
         print(dumps(doc, seeds={**problem_seeds(args), "training": training,
                                 "gradient_check_points": training[0] if training else None},
-                    precision={"training": "torch float64", "closed_form": "float64 (numpy)"}))
+                    precision={"training": "torch float64", "closed_form": "float64 (numpy)"},
+                    inputs=problem_input(problem)))
     else:
         print(cc.format_result(result, problem.description))
         if args.plot is not None:

@@ -19,7 +19,7 @@ def add_problem_arguments(parser: argparse.ArgumentParser) -> None:
                        help="paper (default: N=128, k=2, A_ij=(1+delta_ij)/2) or fig3 (N=k=2, A=2I+0.73)")
     group.add_argument("--mixing", metavar="FILE", help="an N x k mixing matrix in .npy (no pickle) or .csv")
     group.add_argument("--random", metavar="NxK", help="a random N x k matrix, entries N(0,1)/sqrt(k)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of --random (default 0)")
+    parser.add_argument("--seed", type=int, default=None, help="seed of --random (default 0)")
     parser.add_argument("--json", action="store_true", help="print one JSON document on stdout")
 
 
@@ -32,7 +32,7 @@ def resolve_problem(args):
             problem = problems.load_mixing(args.mixing)
         elif args.random is not None:
             N, k = problems.parse_shape(args.random)
-            problem = problems.random_problem(N, k, args.seed)
+            problem = problems.random_problem(N, k, random_seed(args))
         elif args.problem in (None, "paper"):
             problem = problems.paper_problem()
         elif args.problem == "fig3":
@@ -45,9 +45,11 @@ def resolve_problem(args):
     return problem
 
 
-def print_problem_warnings(problem) -> None:
+def print_problem_warnings(problem, args=None) -> None:
     """The problem's degeneracy warnings; printed only once every argument has been accepted, so that a
     refused command prints its one error line and nothing else."""
+    if args is not None and args.seed is not None and args.random is None:
+        print("warning: --seed has no effect without --random (it seeds the random mixing matrix)", file=sys.stderr)
     for note in problem.warnings:
         print(f"warning: {note}", file=sys.stderr)
 
@@ -57,7 +59,40 @@ def problem_flag(args) -> str:
     return "--random" if args.random is not None else "--mixing" if args.mixing is not None else "--problem"
 
 
+PLOT_TYPES = ("png", "pdf", "svg", "jpg", "jpeg", "eps", "ps", "tif", "tiff", "webp")
+
+
+def check_plot_option(path: str) -> None:
+    """--plot FILE: refused before any work if it cannot be written or matplotlib cannot write that type."""
+    from .cli import UsageError
+    problem = output_file_problem(path)
+    if problem:
+        raise UsageError(f"--plot: {problem}")
+    suffix = Path(path).suffix.lower().lstrip(".")
+    if suffix not in PLOT_TYPES:
+        raise UsageError(f"--plot: unsupported file type '{suffix or Path(path).name}' "
+                         f"(use one of {', '.join(PLOT_TYPES)})")
+
+
+class plot_errors:
+    """Context manager: an OSError while writing the figure becomes ``--plot: cannot write ...``."""
+
+    def __init__(self, path: str):
+        self.path = path
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, exc, tb):
+        if isinstance(exc, OSError):
+            from .cli import UsageError
+            raise UsageError(f"--plot: cannot write '{self.path}': {exc.strerror or exc}") from None
+        return False
+
+
 def output_file_problem(path: str) -> str | None:
+    if str(path) == "":
+        return "empty path"
     p = Path(path)
     if p.exists() and p.is_dir():
         return f"'{p}' is a directory"
@@ -71,8 +106,18 @@ def output_file_problem(path: str) -> str | None:
 
 
 def problem_seeds(args) -> dict:
-    """The seed that drew the mixing matrix (None unless --random)."""
-    return {"random_mixing_matrix": args.seed if args.random is not None else None}
+    """The seed that drew the mixing matrix (only with --random: no other seed decides it)."""
+    return {"random_mixing_matrix": random_seed(args)} if args.random is not None else {}
+
+
+def random_seed(args) -> int:
+    return 0 if args.seed is None else args.seed
+
+
+def problem_input(problem) -> dict:
+    """What identifies the mixing matrix in the provenance: its name and its values' fingerprint."""
+    from numerics.provenance import matrix_fingerprint
+    return {"mixing_matrix": {"problem": problem.name, **matrix_fingerprint(problem.A)}}
 
 
 THRESHOLD_RTOL = 1e-9
@@ -95,6 +140,7 @@ def warn_at_thresholds(betas, thresholds) -> None:
 # ------------------------------------------------------------------------------------- curve
 def _beta_flag(args) -> str:
     return "--betas" if args.betas is not None else "--grid" if args.grid is not None else "--loggrid"
+
 
 def configure_curve(parser: argparse.ArgumentParser) -> None:
     which = parser.add_mutually_exclusive_group()
@@ -119,21 +165,21 @@ def run_curve(args) -> int:
     except ValueError as err:
         raise UsageError(f"{_beta_flag(args)}: {err}") from None
     if args.plot is not None:
-        problem_text = output_file_problem(args.plot)
-        if problem_text:
-            raise UsageError(f"--plot: {problem_text}")
+        check_plot_option(args.plot)
     problem = resolve_problem(args)
     try:
         curve = beta_curve(problem.A, betas)
     except ValueError as err:
         raise UsageError(f"{_beta_flag(args)}: {err}") from None
-    print_problem_warnings(problem)
+    print_problem_warnings(problem, args)
     warn_at_thresholds(curve.betas, curve.collapse_thresholds)
     records = curve.records()
     if args.plot is not None:
-        plot_curve(curve, args.plot, title=f"{problem.description}")
+        with plot_errors(args.plot):
+            plot_curve(curve, args.plot, title=f"{problem.description}")
     if args.json:
-        print(dumps(records, seeds=problem_seeds(args), precision={"closed_form": "float64 (numpy)"}))
+        print(dumps(records, seeds=problem_seeds(args), precision={"closed_form": "float64 (numpy)"},
+                    inputs=problem_input(problem)))
     else:
         print(f"{problem.description}; collapse thresholds beta = "
               + ", ".join(f"{t:.6g}" for t in curve.collapse_thresholds))
@@ -149,8 +195,10 @@ def run_curve(args) -> int:
 # -------------------------------------------------------------------------------- stationary
 def configure_stationary(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--beta", required=True, metavar="B", help="beta > 0")
-    parser.add_argument("--starts", type=int, default=24, metavar="S", help="random starts (default 24)")
-    parser.add_argument("--solver-seed", type=int, default=0, metavar="S", help="seed of the random starts")
+    parser.add_argument("--starts", type=int, default=24, metavar="S",
+                        help="random starts (default 24); the known stationary points, jittered, are added as "
+                             "further starts, so the output counts more")
+    parser.add_argument("--solver-seed", type=int, default=0, metavar="S", help="seed of the random starts (default 0)")
     add_problem_arguments(parser)
 
 
@@ -172,6 +220,8 @@ def run_stationary(args) -> int:
         raise UsageError(f"--beta: the full stationarity solver needs {BETA_RANGE[0]:g} <= beta <= {BETA_RANGE[1]:g} "
                          f"(float64 conditioning), got {args.beta}; 'curve --betas {args.beta}' gives the closed-form "
                          "optimum there")
+    if args.solver_seed < 0:
+        raise UsageError(f"--solver-seed: must be a non-negative integer, got {args.solver_seed}")
     if not 1 <= args.starts <= 10_000:
         raise UsageError(f"--starts: must be between 1 and 10000, got {args.starts}")
     if args.problem in (None, "paper") and args.mixing is None and args.random is None:
@@ -182,11 +232,12 @@ def run_stationary(args) -> int:
         result = solve_stationary(problem.A, beta, starts=args.starts, seed=args.solver_seed)
     except ValueError as err:
         raise UsageError(f"{problem_flag(args)}: {' '.join(str(err).split())}") from None
-    print_problem_warnings(problem)
+    print_problem_warnings(problem, args)
     warn_at_thresholds([beta], 1.0 + np.linalg.svd(problem.A, compute_uv=False) ** 2)
     if not result.closed_form_found:
-        print(f"warning: no start of {result.n_starts} converged to the closed-form optimum (best objective "
-              f"{result.best_gap:+.3g} from it); raise --starts or change --solver-seed", file=sys.stderr)
+        print(f"warning: none of {result.n_starts} starts converged to the closed-form optimum (the best point "
+              f"found is {result.best_gap:.3g} below its objective); raise --starts or change --solver-seed",
+              file=sys.stderr)
     if args.json:
         print(dumps({
             "beta": result.beta, "N": result.N, "k": result.k, "closed_form_objective": result.closed_form_objective,
@@ -200,7 +251,8 @@ def run_stationary(args) -> int:
                                     "near_zero": p.hessian.n_near_zero, "symmetry": p.hessian.n_symmetry}}
                        for p in result.points]},
             seeds={**problem_seeds(args), "solver_starts": args.solver_seed},
-            precision={"solver": "float64 (scipy.optimize, Newton polish)", "closed_form": "float64 (numpy)"}))
+            precision={"solver": "float64 (scipy.optimize, Newton polish)", "closed_form": "float64 (numpy)"},
+            inputs=problem_input(problem)))
     else:
         print(problem.description)
         print(format_result(result))
@@ -265,7 +317,7 @@ def run_optimal_beta(args) -> int:
         return 1
     except ValueError as err:
         raise UsageError(f"{problem_flag(args)}: {' '.join(str(err).split())}") from None
-    print_problem_warnings(problem)
+    print_problem_warnings(problem, args)
     already = " ".join(problem.warnings)   # printed just above; don't say the same thing twice
     for note in result.warnings:
         topic = "repeated eigenvalue" if "repeated eigenvalue" in note else "rank" if note.startswith("A has rank") else None
@@ -284,7 +336,8 @@ def run_optimal_beta(args) -> int:
             "mpmath_working_dps": list(result.working_dps), "mpmath_precision_bits": list(result.precision_bits),
             "input": "exact rationals" if problem.name in ("paper", "fig3") else
                      "the float64 matrix entries, read as exact binary rationals",
-            "exact_characterisation": "SymPy exact algebraic numbers" if exact is not None else None}))
+            "exact_characterisation": "SymPy exact algebraic numbers" if exact is not None else None},
+            inputs=problem_input(problem)))
     else:
         print(problem.description)
         print(f"beta*  = {result.beta_star}  ({result.kind}; {result.confirmed_digits} digits confirmed at higher precision)")

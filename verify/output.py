@@ -64,16 +64,18 @@ def strict(doc, where: str = "$"):
     return doc
 
 
-def with_provenance(doc, command, *, seeds: dict, precision: dict, started: float | None = None):
+def with_provenance(doc, command, *, seeds: dict, precision: dict, started: float | None = None,
+                    inputs: dict | None = None):
     """``doc`` with its provenance record (see the module docstring for lists)."""
     record = provenance.record(command=command, seeds=seeds, precision=precision,
-                               wall_time_seconds=elapsed(started))
+                               wall_time_seconds=elapsed(started), inputs=inputs)
     if isinstance(doc, list):
         return [{**item, "provenance": record} for item in doc]
     return {**doc, "provenance": record}
 
 
-def dumps(doc, *, seeds: dict, precision: dict, indent: int = 1) -> str:
+def dumps(doc, *, seeds: dict, precision: dict, indent: int = 1, inputs: dict | None = None) -> str:
     """The strict JSON text of ``doc`` with the provenance of the running command."""
-    return json.dumps(strict(with_provenance(doc, current_command(), seeds=seeds, precision=precision)),
+    return json.dumps(strict(with_provenance(doc, current_command(), seeds=seeds, precision=precision,
+                                             inputs=inputs)),
                       indent=indent, allow_nan=False, default=str)

@@ -181,9 +181,20 @@ def prop4_finite(pairs, beta1, beta2, sign: int = -1) -> PropertyResult:
                                                "B at beta1": [str(b) for b in B1], "B at beta2": [str(b) for b in B2]})
 
 
+def _real_roots(a_coeffs, b_coeffs, beta, sign, dps):
+    """Real roots of O'(kappa), isolated exactly by SymPy (O has rational coefficients), then evaluated to dps
+    digits. Exact isolation, because mpmath.polyroots fails to converge on a repeated root (hypothesis found
+    O' = -(kappa + 2)(2 kappa + 1)^2)."""
+    import sympy as sp
+    kappa = sp.Symbol("kappa")
+    b = sp.Rational(beta.numerator, beta.denominator) if isinstance(beta, Fraction) else sp.Rational(beta)
+    objective = sp.Poly([sp.Rational(x) + sign * b * sp.Rational(y) for x, y in zip(a_coeffs, b_coeffs)], kappa)
+    return [mpmath.mpf(str(sp.N(r, dps + 5))) for r in sorted(set(objective.diff(kappa).real_roots()))]
+
+
 def _family_maximisers(a_coeffs, b_coeffs, beta, sign, dps=40):
     """Global maximisers of A(kappa) + sign beta B(kappa) over the reals (polynomials, highest degree first)."""
-    note("precision", "family_maximisers", f"mpmath.polyroots, {dps} digits")
+    note("precision", "family_maximisers", f"critical points isolated exactly (SymPy real_roots), evaluated to {dps} digits")
     with mpmath.workdps(dps):
         b = mpmath.mpf(beta.numerator) / beta.denominator if isinstance(beta, Fraction) else mpmath.mpf(beta)
         o = [mpmath.mpf(x) + sign * b * y for x, y in zip(a_coeffs, b_coeffs)]
@@ -195,8 +206,7 @@ def _family_maximisers(a_coeffs, b_coeffs, beta, sign, dps=40):
         do = [c * (deg - i) for i, c in enumerate(o[:-1])]
         while do and do[0] == 0:
             do = do[1:]
-        crit = [mpmath.mpf(0)] if len(do) <= 1 else [
-            r.real for r in mpmath.polyroots(do, maxsteps=200, extraprec=2 * dps) if abs(r.imag) < mpmath.mpf(10) ** (-dps // 2)]
+        crit = [mpmath.mpf(0)] if len(do) <= 1 else _real_roots(a_coeffs, b_coeffs, beta, sign, dps)
         vals = [mpmath.polyval(o, c) for c in crit]
         top = max(vals)
         tol = mpmath.mpf(10) ** (-dps // 2) * max(1, abs(top))

@@ -55,6 +55,10 @@ def _integer(flag: str, text: str | None, lo: int, hi: int) -> int | None:
     return value
 
 
+# Measured: 1e-30 and 1e30 train and evaluate; 1e40 overflows float32 and crashed the TIE alignment
+TRAIN_BETAS = (1e-30, 1e30)
+
+
 def parse_betas(text: str) -> tuple[float, ...]:
     """'0.1,1,10' -> (0.1, 1.0, 10.0); every beta finite and > 0, no repeats."""
     from .cli import UsageError
@@ -67,6 +71,9 @@ def parse_betas(text: str) -> tuple[float, ...]:
             raise UsageError(f"--betas: expected comma-separated numbers, got '{part}'") from None
         if not math.isfinite(value) or value <= 0:
             raise UsageError(f"--betas: beta must be a finite number > 0, got {part}")
+        if not TRAIN_BETAS[0] <= value <= TRAIN_BETAS[1]:
+            raise UsageError(f"--betas: beta = {part} is outside {TRAIN_BETAS[0]:g} <= beta <= {TRAIN_BETAS[1]:g}: the "
+                             "networks train in float32 (largest 3.4e38), where beta x KL overflows")
         values.append(value)
     if len(set(values)) != len(values):
         raise UsageError(f"--betas: repeated beta in '{text}'")
@@ -109,11 +116,9 @@ def _check_inputs(args, protocol):
     from deep.data import DataError, load_mnist
 
     from .cli import UsageError
-    from .numeric_commands import output_file_problem
+    from .numeric_commands import check_plot_option
     if args.plot is not None:
-        problem = output_file_problem(args.plot)
-        if problem:
-            raise UsageError(f"--plot: {problem}")
+        check_plot_option(args.plot)
     if protocol.mnist is not None:
         try:
             digits = load_mnist(protocol.mnist)
@@ -211,7 +216,9 @@ def run(args) -> int:
     runner = run_fig3 if protocol.figure == "fig3" else run_fig2
     result = runner(protocol, progress=progress, device=device, threads=threads)
     if args.plot is not None:
-        (plot_fig3 if protocol.figure == "fig3" else plot_fig2)(result, args.plot)
+        from .numeric_commands import plot_errors
+        with plot_errors(args.plot):
+            (plot_fig3 if protocol.figure == "fig3" else plot_fig2)(result, args.plot)
     if args.json:
         doc = {"command": "train", **result.to_dict()}
         if args.plot is not None:
