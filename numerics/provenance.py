@@ -17,6 +17,7 @@ same arguments and seeds give identical records apart from that one field (and i
 """
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 import os
 import platform
@@ -41,12 +42,18 @@ def toolkit_version() -> str | None:
     return _version(TOOLKIT)
 
 
-def versions() -> dict:
-    """Versions of Python, the toolkit and the libraries whose arithmetic the numbers depend on."""
+@functools.lru_cache(maxsize=1)
+def _versions() -> tuple:
     out = {TOOLKIT: toolkit_version(), "python": platform.python_version()}
     for name in REQUIRED_LIBRARIES + OPTIONAL_LIBRARIES:
         out[name] = _version(name)
-    return out
+    return tuple(out.items())
+
+
+def versions() -> dict:
+    """Versions of Python, the toolkit and the libraries whose arithmetic the numbers depend on (read once per
+    process: the audit stamps fifty claim records with them)."""
+    return dict(_versions())
 
 
 def record(*, command, seeds: dict, precision: dict, wall_time_seconds: float, inputs: dict | None = None) -> dict:

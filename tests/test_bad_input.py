@@ -1,8 +1,6 @@
 """One error style for every command: hypothesis feeds malformed values and files to the parsers and the
 matrix loaders and asserts exactly one line on stderr naming the argument, exit status 2, no traceback,
 and nothing written."""
-import contextlib
-import io
 import math
 import os
 from pathlib import Path
@@ -11,14 +9,11 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from verify.cli import main
+
+from cli_run import run_main
 
 
-def _run(argv):
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        status = main(argv)
-    return status, out.getvalue(), err.getvalue()
+_run = run_main
 
 
 def _assert_usage_error(argv, flag):

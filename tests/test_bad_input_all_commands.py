@@ -7,8 +7,6 @@ and no file written where the command was asked to write one.
 """
 from __future__ import annotations
 
-import contextlib
-import io
 import math
 import os
 
@@ -16,14 +14,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from verify.cli import main
+
+from cli_run import run_main
 
 
-def _run(argv):
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        status = main(argv)
-    return status, out.getvalue(), err.getvalue()
+_run = run_main
 
 
 def _is_number(text: str) -> bool:

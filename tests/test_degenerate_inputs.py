@@ -6,9 +6,6 @@ successful run is a ``warning:`` line, and a refusal is one ``error:`` line with
 """
 from __future__ import annotations
 
-import contextlib
-import io
-import json
 import math
 
 import numpy as np
@@ -17,20 +14,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from numerics import problems
-from verify.cli import main
+
+from cli_run import run_main, strict_json
 
 
-def _run(argv):
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        status = main(argv)
-    return status, out.getvalue(), err.getvalue()
+_run = run_main
 
 
-def _strict(text):
-    def refuse(name):
-        raise AssertionError(f"{name} in the output")
-    return json.loads(text, parse_constant=refuse)
+_strict = strict_json
 
 
 def _numbers(doc):

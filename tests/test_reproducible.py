@@ -6,8 +6,6 @@ must agree in everything but timing fields; a run with another seed must not (so
 """
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import math
 
@@ -21,19 +19,15 @@ import verify
 from numerics.provenance import without_timings
 from verify.cli import main
 
+from cli_run import run_main, strict_json
+
 REQUIRED = ("toolkit", "command", "versions", "seeds", "precision", "wall_time_seconds")
 
 
 def _run(argv):
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        status = main(argv)
-    assert status == 0, err.getvalue()
-    return json.loads(out.getvalue(), parse_constant=_no_constants), err.getvalue()
-
-
-def _no_constants(name):
-    raise AssertionError(f"{name} in the JSON output")
+    status, out, err = run_main(argv)
+    assert status == 0, err
+    return strict_json(out), err
 
 
 def check_provenance(record: dict, argv: list[str]) -> None:
@@ -117,8 +111,7 @@ def test_audit_claims_json_is_identical_between_runs_apart_from_timings(tmp_path
     for _ in range(2):
         status = main(["audit", "--out", str(tmp_path / "a"), "--only", only, "--json"])
         assert status == 0
-        docs.append(json.loads((tmp_path / "a" / "claims.json").read_text(encoding="utf-8"),
-                               parse_constant=_no_constants))
+        docs.append(strict_json((tmp_path / "a" / "claims.json").read_text(encoding="utf-8")))
     assert without_timings(docs[0]) == without_timings(docs[1])
     import os
     umask = os.umask(0)
