@@ -3,11 +3,18 @@
 ``pytest -m claims`` runs them all, ``pytest "tests/test_claims.py::test_claim[prop1]"`` one. Each test
 runs the claim's check as the audit does and fails, naming the equation or proposition, when a
 *support* step fails (two independent routes of the toolkit disagree, or a counterexample does not
-re-verify), when the check crashes, or when the verdict does not follow from the steps (a
+re-verify), when the check crashes, when the verdict does not follow from the steps (a
 ``confirmed`` claim with a failing claim step, a ``refuted`` one without a failing step or without a
-counterexample, ...). A claim of the paper that is false does not fail its test: its test passes when
-the refutation is established.
+counterexample, ...), or when the verdict is not the one expected by the independent reading of the
+paper in ``tests/expected_verdicts.toml`` (verdict, and the key words its evidence, erratum, condition
+or counterexample must contain). A claim of the paper that is false does not fail its test: its test
+passes when the refutation is established, for the reason the independent reading gives.
 """
+import json
+import re
+import tomllib
+from pathlib import Path
+
 import pytest
 
 from verify import catalogue
@@ -15,6 +22,43 @@ from verify.audit import run_claim
 from verify.outcome import VERDICTS
 
 pytestmark = pytest.mark.claims
+
+EXPECTED_FILE = Path(__file__).with_name("expected_verdicts.toml")
+EXPECTED = tomllib.loads(EXPECTED_FILE.read_text(encoding="utf-8"))
+
+
+def normalised(text: str) -> str:
+    """Lower case, one space, ASCII minus and beta, so that a key word matches however it is typeset.
+
+    >>> normalised("dL*/dβ = −KL*  − k/2")
+    'dl*/dbeta = -kl* - k/2'
+    """
+    text = text.replace("\u2212", "-").replace("\u03b2", "beta").replace("\u00bd", "1/2")
+    return re.sub(r"\s+", " ", text).strip().lower()
+
+
+def explanation(outcome) -> str:
+    """What the verdict says for itself: evidence, erratum, condition, reason and counterexample."""
+    parts = [outcome.evidence, outcome.erratum or "", outcome.condition or "", outcome.reason or ""]
+    if outcome.counterexample:
+        parts.append(json.dumps(outcome.counterexample, default=str))
+    return normalised(" ".join(parts))
+
+
+def test_expected_verdicts_cover_the_catalogue_exactly():
+    assert set(EXPECTED) == set(catalogue.ids()), (
+        f"missing: {sorted(set(catalogue.ids()) - set(EXPECTED))}; unknown: {sorted(set(EXPECTED) - set(catalogue.ids()))}")
+    for claim_id, entry in EXPECTED.items():
+        assert entry.get("verdict") in VERDICTS, f"{claim_id}: {entry.get('verdict')!r} is not a verdict"
+        assert len(entry.get("why", "").split()) >= 8, f"{claim_id}: the expectation must say why"
+        assert isinstance(entry.get("keywords", []), list), f"{claim_id}: keywords must be a list"
+        assert not entry.get("unsure", False), f"{claim_id}: the independent reading is marked unsure"
+
+
+def test_keyword_matching_can_fail():
+    """The key-word match rejects a reason the evidence does not give (the matcher is not vacuous)."""
+    text = normalised("printed = (-1) x the derived dL/dtheta")
+    assert normalised("-1") in text and normalised("-2") not in text
 
 
 @pytest.mark.parametrize("claim_id", catalogue.ids())
@@ -41,3 +85,10 @@ def test_claim(claim_id, audit_context):
     else:
         assert o.reason, f"{where}: not-checked without a reason"
     assert o.evidence.strip()
+    expected = EXPECTED[claim_id]
+    assert o.verdict == expected["verdict"], (
+        f"{where}: verdict {o.verdict!r}, but the independent reading expects {expected['verdict']!r} "
+        f"({' '.join(expected['why'].split())[:300]}); evidence: {o.evidence[:300]}")
+    said = explanation(o)
+    missing = [w for w in expected.get("keywords", []) if normalised(w) not in said]
+    assert not missing, f"{where}: the verdict's explanation does not give the expected reason {missing}: {said[:400]}"

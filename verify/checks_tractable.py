@@ -164,12 +164,40 @@ def check_fig1_mie(ctx):
                   f"min over the grid there: {mie[inside].min():.3g}", "eq. 16", role="finding")]
     if not nonmono:
         return refuted("MIE is monotone", steps, counterexample={"values": mie.tolist()[:5]})
-    return qualified(
-        f"MIE is non-monotone, but its minimum (MIE = 0) is at beta = 1, the plain VAE, and it is attained again by "
-        f"every beta >= lambda_max = {lam_max:g}, where all units have collapsed and q(z|x) = p(z) = p_theta(z|x). "
-        "A finite optimal beta other than 1 exists only for TIE (fig1-tie-finite-optimum).", steps,
-        condition="read as 'MIE is minimised at beta = 1' (the VAE) and, trivially, on [lambda_max, inf); "
-                  "not a unique finite optimum", figures=_plot_fig1(ctx))
+    # The statement asks for a non-monotone MIE with a minimum at some beta, both of which hold; where the minimum
+    # lies (the plain VAE, and the collapsed range) is what the evidence must say, not a condition on the claim.
+    return confirmed(
+        f"MIE is non-monotone and has a minimum: MIE = 0 at beta = 1, the plain VAE, and again for every "
+        f"beta >= lambda_max = {lam_max:g}, where all units have collapsed and q(z|x) = p(z) = p_theta(z|x); MIE > 0 "
+        "in between. So the MIE-optimal beta is the VAE's: a finite optimal beta other than 1 exists only for TIE "
+        "(fig1-tie-finite-optimum).", steps, figures=_plot_fig1(ctx))
+
+
+def representative_ties(A, betas):
+    """TIE along ``betas`` for each equally optimal representative of the closed-form optimum.
+
+    The objective (6) is invariant under z -> G z for every signed permutation G (the prior and a diagonal
+    q are), so the optimum is a set; TIE (3) is not invariant. Each G is applied to the canonical optimum
+    (fixed signs, units by eigenvalue) at every beta, which gives a continuous branch; TIE is evaluated
+    densely by eq. (25) with E, F of eq. (27), an independent route from the per-unit closed form.
+    Returns {(perm, signs): array of TIE}.
+    """
+    import itertools
+    A = np.asarray(A, dtype=float)
+    N, k = A.shape
+    Sx = A @ A.T + np.eye(N)
+    E_inv = A.T @ A + np.eye(k)
+    F = np.linalg.solve(E_inv, A.T)
+    out = {}
+    optima = [closed_form_optimum(A, b) for b in betas]
+    for perm in itertools.permutations(range(k)):
+        for signs in itertools.product((1, -1), repeat=k):
+            G = np.zeros((k, k))
+            G[np.arange(k), perm] = signs
+            P = np.abs(G)            # variances are permuted, never negated
+            out[(perm, signs)] = np.array([gen.inference_error(G @ o.W_mu, G @ o.b_mu, P @ o.W_sigma, P @ o.b_sigma,
+                                                               Sx, E_inv, F) for o in optima], dtype=float)
+    return out
 
 
 def check_fig1_tie(ctx):
@@ -191,11 +219,39 @@ def check_fig1_tie(ctx):
                   abs(res.x - b_star) <= 1e-6 * b_star, f"scipy: beta = {res.x:.10g}", "Fig. 1B", role="support"),
              Step("local minima", True, "; ".join(f"beta = {m.beta[:14]} ({m.kind}), TIE = {m.tie[:14]}"
                                                     for m in r.local_minima), "Fig. 1B", role="finding")]
+    grid = np.geomspace(0.05, 1.5 * float(lam[-1]), 90)
+    reps = representative_ties(A, grid)
+    aligned = min(reps.values(), key=lambda t: float(t[np.argmin(np.abs(grid - 1.0))]))
+    at = [int(np.argmin(np.abs(grid - b))) for b in (0.05, 1.0, float(lam[-1]) * 1.2)]
+    closed = [closed_form_terms(A, float(grid[i])).tie for i in at]
+    steps.append(Step("dense eq. (25)/(27) TIE of the best-aligned representative equals the closed form's gauge-aligned TIE",
+                      bool(np.allclose(aligned[at], closed, rtol=1e-9, atol=1e-9)),
+                      f"dense {[round(float(aligned[i]), 9) for i in at]} vs closed form {[round(c, 9) for c in closed]}",
+                      "eq. 25", role="support"))
+    monotone = {g: t for g, t in reps.items() if np.all(np.diff(t) <= 1e-9 * np.abs(t[:-1]).max())}
+    steps.append(Step("every equally optimal representative (z -> G z, G a signed permutation, leaves the objective "
+                      "unchanged) has a TIE that is not monotonically decreasing in beta", not monotone,
+                      f"{len(monotone)} of {len(reps)} representatives have TIE non-increasing on the whole grid "
+                      f"(beta = {grid[0]:.3g}..{grid[-1]:.4g})" + "".join(
+                          f"; perm {g[0]}, signs {g[1]}: TIE(0.05) = {t[0]:.6g}, TIE(1) = {t[at[1]]:.6g}, "
+                          f"TIE(beyond lambda_max) = {t[-1]:.6g}" for g, t in list(monotone.items())[:2]), "eq. 3"))
     if not steps[0].holds:
         return refuted("TIE has no interior optimum", steps, counterexample={"beta_star": r.beta_star})
+    data = {"beta_star": r.beta_star, "tie_star": r.tie_star}
+    if monotone:
+        g, t = next(iter(monotone.items()))
+        return qualified(
+            f"With the latents aligned to the sources, TIE has a finite optimal beta* = {r.beta_star} > 1 (30 digits, "
+            f"confirmed at higher precision), TIE* = {r.tie_star} < TIE(1) = {t_one:.10g}. But the optimum is a set: "
+            "the objective is unchanged by any signed permutation of z, and TIE (3) is not. For the equally optimal "
+            f"representative with perm {g[0]}, signs {g[1]} TIE decreases monotonically from {t[0]:.6g} (beta = "
+            f"{grid[0]:.3g}) to {t[-1]:.6g} at collapse (beta >= lambda_max = {float(lam[-1]):g}).", steps,
+            condition="TIE is evaluated with the latents aligned to the sources (the signed permutation of z that "
+                      "minimises TIE, as this toolkit measures it); the paper does not say which of the equally "
+                      "optimal solutions of eq. (23) it used", figures=_plot_fig1(ctx), data=data)
     return confirmed(f"TIE has a finite optimal beta* = {r.beta_star} > 1 (30 digits, confirmed at higher precision), "
-                     f"TIE* = {r.tie_star} < TIE(1) = {t_one:.10g}.", steps, figures=_plot_fig1(ctx),
-                     data={"beta_star": r.beta_star, "tie_star": r.tie_star})
+                     f"TIE* = {r.tie_star} < TIE(1) = {t_one:.10g}, for every equally optimal representative.", steps,
+                     figures=_plot_fig1(ctx), data=data)
 
 
 # ------------------------------------------------------------------------------ Section III
