@@ -17,7 +17,7 @@ from . import properties as P
 from . import strategies as S
 from .hunt import Hunt, hunt
 from .ledger import note
-from .outcome import Step, confirmed, qualified, refuted
+from .outcome import Step, confirmed, refuted
 
 # example budgets of the default profile (x10 with BETAVAE_HYPOTHESIS_PROFILE=thorough)
 CHEAP, HIGH_PRECISION, SOLVER_EXAMPLES = 200, 60, 5
