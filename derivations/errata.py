@@ -7,7 +7,13 @@ holds (``conditional``); otherwise ``erratum``, with the symbolic difference and
 counterexample at a random rational point.
 
 >>> [c.equation for c in all_comparisons()][:3]        # doctest: +SKIP
-['19', '21', '22']
+['19', '24', '26']
+
+Errata policy: where the reading had to REPAIR the paper's own notation (an undefined symbol, index
+ranges that do not fit, an index three times in one term, a reversed conditional, a product that is
+not conformable), the repair is itself an erratum of kind ``notation (...)``, recorded on its own
+(:mod:`derivations.notation`), whether or not a conclusion changes; a reading that only applies a
+standard or announced convention is not (``derivations.printed.READING`` says which).
 """
 from __future__ import annotations
 
@@ -148,7 +154,21 @@ def all_comparisons() -> tuple[Comparison, ...]:
     out += _stationarity()
     out += _inference_errors()
     out += _appendix_b()
+    out += _appendix_bc()
+    out += _notation()
     return tuple(out)
+
+
+def _appendix_bc():
+    """Eqs. 35, 41, 49, 50, 52, 54, 57, 61 (derivations.appendix_bc)."""
+    from .appendix_bc import comparisons
+    return comparisons()
+
+
+def _notation():
+    """One erratum per notation repair (derivations.notation; eqs. 36 and 58 are recorded in _appendix_b)."""
+    from .notation import notation_errata
+    return notation_errata()
 
 
 def _posteriors():

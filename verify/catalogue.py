@@ -88,17 +88,27 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("abstract-finite-optimal-beta", "Abstract, I", "This incompatibility leads to a non-monotonic inference "
           "performance in β-VAE with a finite optimal β.", tract.check_finite_optimal_beta, "analysis"),
     # ---- Appendix B: derivation details
+    _eq(35, "App. B-A, eq. 35", "(δ/δJ)ᵀ(δ/δJ) Z[J]|J=0 = Ez∼N(0,Σz)[zᵀAᵀAz], with Z[J] of eq. (34)."),
     _eq(36, "App. B-A, eq. 36", "Z[J] = exp{½ (JA)ᵀΣz(JA)}."),
     _eq(37, "App. B-A, eq. 37", "Ez∼N(0,Σz)[zᵀAᵀAz] = Tr(AΣzAᵀ)."),
     _eq(38, "App. B-A, eq. 38", "Eqφ(z|x)[log pθ(x|z)] = −(Dµz + bD − x)² − Tr(DᵀDΣz) (up to constants)."),
     _eq(39, "App. B-A, eq. 39", "DKL(qφ(z|x)||p(z)) = −½(k + Tr log Σz − µzᵀµz − TrΣz)."),
     _eq(40, "App. B-A, eq. 40", "The objective before the data average (neglecting constant terms)."),
+    _eq(41, "App. B-B, eq. 41", "The objective in index notation with the Einstein summation convention (eq. 41)."),
     *(_eq(n, f"App. B-B, eq. {n}", f"0 = ∂L/∂{name} = … (eq. {n})")
       for n, name in ((42, "Wµ"), (43, "bµ"), (44, "D"), (45, "bD"), (46, "Wσ"), (47, "bσ"))),
+    _eq(49, "App. B-C, eq. 49", "µs|x = µs + Cov(x, s)ᵀ(Σx)⁻¹(x − µx), Σs|x = Σs − Cov(x, s)ᵀ(Σx)⁻¹Cov(x, s) "
+        "(conditioning the joint Gaussian of (s, x))."),
+    _eq(50, "App. B-C, eq. 50", "Cov(x, s) = Cov(As+η, s) = AΣs + Cov(s,η) = A."),
     _eq(51, "App. B-C, eq. 51", "µs|x = Aᵀ(AAᵀ + IN)⁻¹x = (AᵀA + Ik)⁻¹Aᵀx."),
+    _eq(52, "App. B-C, eq. 52", "Push-through identity: (IN + UV)⁻¹U = U(Ik + VU)⁻¹ for U ∈ RN×k, V ∈ Rk×N."),
     _eq(53, "App. B-C, eq. 53", "Σs|x = Ik − Aᵀ(AAᵀ + IN)⁻¹A = … = (AᵀA + Ik)⁻¹."),
+    _eq(54, "App. B-C, eq. 54", "Woodbury identity: (B + UV)⁻¹ = B⁻¹ − B⁻¹U(Ik + VB⁻¹U)⁻¹VB⁻¹."),
+    _eq(57, "App. B-D, eq. 57", "pθ(x) = N(0, DDᵀ + IN)."),
     _eq(58, "App. B-D, eq. 58", "pθ(x|z) = N(Dz, IN)N(0, Ik) / N(0, DDᵀ + IN)."),
     _eq(59, "App. B-D, eq. 59", "pθ(x|z) = N((DDᵀ + IN)⁻¹Dᵀ, (DDᵀ + IN)⁻¹) ≡ N(µz|x, Σz|x)."),
+    _eq(61, "App. B-E, eq. 61", "MIE = Ep(x)[DKL(qφ(z|x)||pθ(x|z))] = ½ Ep(x)[(Fx − µz)ᵀE⁻¹(Fx − µz) + Tr(E⁻¹Σz) "
+        "− log(det Σz / det E) − k]."),
     # ---- Section V and Appendix C: trained deep networks
     Claim("fig2-elbo-max-near-1", "V, Fig. 2A", "After being maximized around β = 1 the entire ELBO term decreases with β.",
           deep.check_fig2_elbo, "trained", trained=True),

@@ -9,7 +9,9 @@ Mapping of the derivation's comparison verdicts to audit verdicts:
 * ``confirmed-up-to-constant`` -> confirmed when the dropped constant is free of beta, otherwise
   qualified (fine for optimising at fixed beta, not for comparing values across beta);
 * ``conditional`` -> qualified, with the condition;
-* ``erratum`` -> corrected, naming the erratum.
+* ``erratum`` -> corrected, naming the erratum; where every erratum of the equation is a notation
+  repair (kind ``notation ...``, see :mod:`derivations.notation`), the evidence says what was repaired
+  and how the repaired reading compares (e.g. eq. 23: the conditions themselves are right).
 """
 from __future__ import annotations
 
@@ -33,6 +35,8 @@ def equation_check(prefix: str):
             raise LookupError(f"the derivation has no comparison for eq. ({prefix})")
         steps = [_step(c) for c in comps]
         errata = [c for c in comps if c.verdict == "erratum"]
+        if errata and all(c.kind.startswith("notation") for c in errata):
+            return _notation_only(comps, errata, steps)
         if errata:
             names = "; ".join(f"eq. ({c.equation}): {c.kind}" for c in errata)
             return corrected(f"Holds once the erratum is fixed. {errata[0].evidence}", steps, erratum=names,
@@ -54,6 +58,24 @@ def equation_check(prefix: str):
         note = (" As conditions 0 = expr they are right; the printed expressions are "
                 + ", ".join(sorted({f"{c.details.get('factor')}x" for c in conditions}))
                 + " the derivatives.") if conditions else ""
-        return confirmed(f"The printed form agrees with the derivation ({len(comps)} comparison(s)).{note}", steps)
+        what = "; ".join(f"eq. ({c.equation}) {c.title}: {c.evidence}" for c in comps)
+        return confirmed(f"The printed form agrees with the derivation ({len(comps)} comparison(s): {what}).{note}", steps)
     check.__name__ = f"check_eq{prefix}"
     return check
+
+
+def _notation_only(comps, errata, steps):
+    """Corrected because of notation repairs alone: say what was repaired and that the rest agrees."""
+    names = "; ".join(f"eq. ({c.equation}): {c.kind}" for c in errata)
+    repairs = " ".join(f"eq. ({c.equation}): {c.evidence}" for c in errata)
+    others = [c for c in comps if not c.kind.startswith("notation")]
+    fine = all(c.verdict in ("confirmed", "equivalent-condition") for c in others)
+    verdicts = ", ".join(f"{c.equation}: {c.verdict}" for c in others)
+    if others and fine and all(c.verdict == "equivalent-condition" for c in others):
+        rest = f"Once repaired, the conditions themselves are right ({verdicts}: same zero set as dL/dtheta = 0)."
+    elif others and fine:
+        rest = f"Once repaired, the printed form itself is right ({verdicts})."
+    else:
+        rest = f"Once repaired, the printed form compares as: {verdicts or 'no other comparison'}."
+    return corrected(f"Holds once the notation is repaired: {names}. {rest} What was repaired: {repairs}", steps,
+                     erratum=names, data={"corrected": [str(c.corrected) for c in errata if c.corrected is not None]})

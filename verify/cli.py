@@ -270,6 +270,8 @@ COMMANDS: tuple[Command, ...] = (
             *_lazy("audit_command")),
     Command("derive", "build the SymPy derivation; write LaTeX, errata JSON and PDF",
             configure_derive, run_derive),
+    Command("equations", "the ledger of equations (1)-(61): each a definition, covered by a claim, or compared",
+            *_lazy("equations")),
     Command("curve", "quantities at the optimum along a beta grid (Fig. 1); --plot writes the figure",
             *_numeric("curve")),
     Command("stationary", "solve the full stationarity system from random starts; classify by the Hessian",
