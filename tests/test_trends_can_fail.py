@@ -1,0 +1,212 @@
+"""The Fig. 2 / Fig. 3 trend decisions (``verify.checks_deep``) on synthetic per-seed results with a known answer,
+and the trained-network metric that feeds them (the gauge-aligned TIE of ``deep.tie``) against eq. (25).
+
+Each synthetic result is a (seeds x betas) table built so that the answer is known by construction: a clear
+increase, a flat line whose seed noise averages out exactly, a clear decrease, a maximum at the grid's edge.
+"""
+from itertools import permutations, product
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from verify import checks_deep as CD
+from verify.context import AuditContext
+
+BETAS = np.array([0.25, 0.5, 1.0, 2.0, 4.0, 8.0])
+# per-seed noise with every column summing to 0: the seed mean is exactly the base curve, while the paired
+# differences between neighbouring betas still have a spread (their standard error is not 0)
+NOISE = 0.01 * np.array([[1, -1, 2, 0, -2, 1],
+                         [-1, 2, -1, 1, 1, -2],
+                         [2, 0, -2, -1, 0, 1],
+                         [-2, -1, 1, 0, 1, 0]], dtype=float)
+
+
+def table(base, noise=NOISE):
+    return np.asarray(base, dtype=float)[None, :] + noise
+
+
+def context(betas=BETAS, **arrays):
+    """An audit context whose Fig. 2 and Fig. 3 runs are the given synthetic per-seed arrays."""
+    n = next(iter(arrays.values())).shape[0]
+    result = SimpleNamespace(betas=np.asarray(betas, dtype=float), seeds=tuple(range(n)), alignment=(),
+                             protocol={"name": "synthetic", "seed": 0, "dtype": "float64", "mc_samples": 1},
+                             **arrays)
+    ctx = AuditContext()
+    ctx._memo["fig2"] = ctx._memo["fig3"] = result
+    return ctx
+
+
+# ------------------------------------------------------------------------------ trend() and its threshold
+def test_paired_threshold_is_twice_the_standard_error_of_the_differences_by_hand():
+    # differences 1 and 3: sample sd sqrt(2), standard error 1, so 2 SE = 2 (plus the 1e-9 relative floor)
+    assert CD.paired_threshold([1.0, 3.0], 5.0) == pytest.approx(2 + 5e-9, abs=1e-15)
+
+
+def test_trend_pairs_seeds_so_a_consistent_rise_counts_despite_large_seed_offsets():
+    """Seeds offset by 0, 10, 20, 30 all rise by ~1: unpaired, the rise is within noise (column SE ~6);
+    paired, the differences agree to 0.01, so the rise is significant."""
+    values = np.array([[0.0, 1.00], [10.0, 11.01], [20.0, 20.99], [30.0, 31.0]])
+    t = CD.trend([1.0, 2.0], values)
+    assert len(t.significant_increases) == 1 and not t.significant_decreases
+    assert t.overall_significant and t.overall_change == pytest.approx(1.0)
+
+
+def test_trend_of_a_flat_line_within_noise_has_no_significant_change():
+    t = CD.trend(BETAS, table(np.full(6, 3.0)))
+    assert t.significant_increases == [] and t.significant_decreases == [] and not t.overall_significant
+
+
+def test_trend_of_identical_seeds_counts_any_rise_above_the_relative_floor():
+    t = CD.trend([1.0, 2.0, 3.0], np.array([[1.0, 1.0 + 1e-6, 1.0 + 1e-6]] * 3))
+    assert [(b1, b2) for b1, b2, _, _ in t.significant_increases] == [(1.0, 2.0)]
+
+
+# ------------------------------------------------------------------------------ "decreasing with beta"
+DECREASING = [(CD.check_fig2_kl, "kl"), (CD.check_fig2_reconstruction, "reconstruction"),
+              (CD.check_fig3_kl, "kl"), (CD.check_fig3_reconstruction, "reconstruction")]
+IDS = ["fig2-kl", "fig2-recon", "fig3-kl", "fig3-recon"]
+
+
+@pytest.mark.parametrize("check, quantity", DECREASING, ids=IDS)
+def test_clear_decrease_is_confirmed(check, quantity):
+    assert check(context(**{quantity: table([3.0, 2.5, 2.0, 1.2, 0.6, 0.1])})).verdict == "confirmed"
+
+
+@pytest.mark.parametrize("check, quantity", DECREASING, ids=IDS)
+def test_clear_increase_at_one_step_is_refuted_there(check, quantity):
+    o = check(context(**{quantity: table([3.0, 2.5, 2.9, 1.2, 0.6, 0.1])}))
+    assert o.verdict == "refuted"
+    assert (o.counterexample["beta1"], o.counterexample["beta2"]) == (0.5, 1.0)
+
+
+@pytest.mark.parametrize("check, quantity", DECREASING, ids=IDS)
+def test_flat_line_within_seed_noise_is_not_checked(check, quantity):
+    assert check(context(**{quantity: table(np.full(6, 1.5))})).verdict == "not-checked"
+
+
+@pytest.mark.parametrize("check, quantity", DECREASING, ids=IDS)
+def test_rise_within_seed_noise_does_not_refute_an_overall_decrease(check, quantity):
+    # a rise of 0.001 between betas 0.5 and 1, where the paired differences spread by ~0.02
+    assert check(context(**{quantity: table([3.0, 2.0, 2.001, 1.0, 0.5, 0.1])})).verdict == "confirmed"
+
+
+def test_increasing_curve_is_refuted_at_its_first_step():
+    o = CD.check_fig2_kl(context(kl=table([0.1, 0.6, 1.2, 2.0, 2.5, 3.0])))
+    assert o.verdict == "refuted" and o.counterexample["beta1"] == 0.25
+
+
+# ------------------------------------------------------------------------------ "ELBO largest near beta = 1"
+@pytest.mark.parametrize("check", [CD.check_fig2_elbo, CD.check_fig3_elbo], ids=["fig2", "fig3"])
+def test_elbo_peaking_at_one_and_falling_beyond_is_confirmed(check):
+    assert check(context(elbo=table([-5.0, -4.0, -3.0, -3.5, -4.5, -6.0]))).verdict == "confirmed"
+
+
+@pytest.mark.parametrize("base, argmax", [([-6.0, -5.0, -4.5, -4.0, -3.5, -3.0], 8.0),
+                                          ([-3.0, -3.5, -4.0, -4.5, -5.0, -6.0], 0.25)], ids=["right", "left"])
+def test_elbo_maximum_at_the_grid_edge_is_refuted(base, argmax):
+    o = CD.check_fig2_elbo(context(elbo=table(base)))
+    assert o.verdict == "refuted" and o.counterexample["argmax_beta"] == argmax
+
+
+def test_elbo_peaking_at_one_but_rising_again_beyond_is_qualified():
+    o = CD.check_fig2_elbo(context(elbo=table([-5.0, -4.0, -3.0, -4.0, -3.5, -6.0])))
+    assert o.verdict == "qualified"
+
+
+# ------------------------------------------------------------------------------ "TIE non-monotone, interior optimum"
+def test_tie_with_an_interior_minimum_well_above_noise_at_both_ends_is_confirmed():
+    o = CD.check_fig2_tie(context(tie=table([3.0, 2.0, 1.5, 1.0, 1.8, 2.6])))
+    assert o.verdict == "confirmed" and o.data["optimal_beta"] == 2.0
+
+
+@pytest.mark.parametrize("base", [[3.0, 2.5, 2.0, 1.5, 1.0, 0.5], [0.5, 1.0, 1.5, 2.0, 2.5, 3.0]],
+                         ids=["minimum-at-right-edge", "minimum-at-left-edge"])
+def test_tie_with_its_minimum_at_the_grid_edge_is_refuted(base):
+    o = CD.check_fig2_tie(context(tie=table(base)))
+    assert o.verdict == "refuted" and o.counterexample["argmin_beta"] in (0.25, 8.0)
+
+
+def test_tie_with_an_interior_minimum_within_noise_of_an_end_is_not_checked():
+    o = CD.check_fig2_tie(context(tie=table([1.001, 1.0005, 1.0, 1.2, 1.5, 2.0])))
+    assert o.verdict == "not-checked"
+
+
+def test_fig3_tie_decides_on_the_minimum_over_seeds_and_fig2_on_the_mean():
+    """At beta = 2 one seed reaches 0 and three stay at 1 (mean 0.75, SE 0.25); every other column is the same for
+    all seeds and falls to 0.6 at the right edge. So the seed mean is smallest at the edge (Fig. 2's statistic:
+    refuted), while the minimum over seeds is 0 at beta = 2, below both ends by more than 2 SE = 0.5 (Fig. 3's
+    statistic: confirmed)."""
+    tie = np.array([[3.0, 2.0, 1.5, 0.0, 0.8, 0.6]] + [[3.0, 2.0, 1.5, 1.0, 0.8, 0.6]] * 3)
+    ctx = context(tie=tie)
+    o2 = CD.check_fig2_tie(ctx)
+    assert o2.verdict == "refuted" and o2.counterexample["argmin_beta"] == 8.0
+    o3 = CD.check_fig3_tie(ctx)
+    assert o3.verdict == "confirmed" and o3.data["optimal_beta"] == 2.0
+
+
+# ------------------------------------------------------------------------------ the TIE that feeds them
+def eq25_tie(W_mu, b_sigma, A, Sigma):
+    """Eq. (25) with E, F of eq. (27) for q(z|x) = N(W_mu x, diag e^{b_sigma}) (W_sigma = 0, b_mu = 0), numpy:
+    1/2 { sum_i (E^-1)_ii e^{b_sigma_i} - sum_i b_sigma_i + log det E + Tr[(F - W)^T E^-1 (F - W) Sigma] - k }."""
+    k = A.shape[1]
+    E_inv = A.T @ A + np.eye(k)
+    F = np.linalg.solve(E_inv, A.T)
+    G = F - W_mu
+    return 0.5 * (np.diag(E_inv) @ np.exp(b_sigma) - b_sigma.sum() - np.linalg.slogdet(E_inv)[1]
+                  + np.trace(G.T @ E_inv @ G @ Sigma) - k)
+
+
+@pytest.fixture(scope="module")
+def linear_encoder():
+    """A small problem (N = 5, k = 3) and a linear encoder that is a signed permutation of the posterior mean,
+    perturbed, so the best relabelling is not the identity."""
+    rng = np.random.default_rng(7)
+    N, k, n = 5, 3, 400
+    A = rng.normal(size=(N, k))
+    x = rng.normal(size=(n, k)) @ A.T + rng.normal(size=(n, N))
+    F = np.linalg.solve(A.T @ A + np.eye(k), A.T)
+    perm, signs = (2, 0, 1), np.array([-1.0, 1.0, -1.0])
+    W = signs[:, None] * F[list(perm)] + 0.15 * rng.normal(size=(k, N))     # latent j ~ signs_j * source perm_j
+    b_sigma = np.log(rng.uniform(0.2, 0.9, size=k))
+    return A, x, W, b_sigma
+
+
+def test_exact_tie_of_a_linear_encoder_equals_eq25_at_the_empirical_second_moment(linear_encoder):
+    """The per-example KL is quadratic in x, so its average over the sample is eq. (25) with Sigma_x replaced by
+    X^T X / n: an exact identity, not a Monte-Carlo estimate."""
+    from deep.tie import true_inference_error
+    A, x, W, b_sigma = linear_encoder
+    r = true_inference_error(x @ W.T, np.tile(np.exp(b_sigma), (len(x), 1)), x, A)
+    assert r.tie_identity == pytest.approx(eq25_tie(W, b_sigma, A, x.T @ x / len(x)), rel=1e-10)
+
+
+def test_gauge_aligned_tie_is_the_minimum_of_eq25_over_all_signed_permutations(linear_encoder):
+    from deep.tie import true_inference_error
+    A, x, W, b_sigma = linear_encoder
+    k = A.shape[1]
+    Sigma = x.T @ x / len(x)
+    best = None
+    for perm in permutations(range(k)):
+        for signs in product((1.0, -1.0), repeat=k):
+            W2, b2 = np.empty_like(W), np.empty_like(b_sigma)
+            for j in range(k):                        # latent j stands for source perm[j] with sign signs[j]
+                W2[perm[j]], b2[perm[j]] = signs[j] * W[j], b_sigma[j]
+            value = eq25_tie(W2, b2, A, Sigma)
+            if best is None or value < best[0]:
+                best = (value, perm, tuple(int(s) for s in signs))
+    r = true_inference_error(x @ W.T, np.tile(np.exp(b_sigma), (len(x), 1)), x, A)
+    assert r.tie == pytest.approx(best[0], rel=1e-10)
+    assert (r.alignment.permutation, r.alignment.signs) == (best[1], best[2]) == ((2, 0, 1), (-1, 1, -1))
+    assert r.tie < r.tie_identity - 0.1                  # the relabelling matters on this instance
+
+
+def test_linear_network_tie_equals_eq25_at_the_population_covariance(linear_encoder):
+    """deep.linear_metrics (the trained linear model's route) against the same numpy eq. (25), W_sigma = 0."""
+    from deep import linear_metrics as lm
+    from deep.linear import NumpyParams
+    A, _, W, b_sigma = linear_encoder
+    N, k = A.shape
+    p = NumpyParams(W_mu=W, b_mu=np.zeros(k), W_sigma=np.zeros((k, N)), b_sigma=b_sigma, D=np.ones((N, k)),
+                    b_D=np.zeros(N))
+    assert lm.tie(p, A) == pytest.approx(eq25_tie(W, b_sigma, A, A @ A.T + np.eye(N)), rel=1e-12)
