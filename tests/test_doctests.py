@@ -10,7 +10,8 @@ MODULES = ["derivations.symbols", "derivations.steps", "derivations.gaussian", "
            "numerics.optimum", "numerics.curve", "numerics.problems", "numerics.stationary", "numerics.highprec",
            "verify.outcome", "verify.strategies", "verify.hunt", "verify.properties", "verify.checks_deep",
            "verify.checks_protocol", "verify.report", "verify.catalogue", "verify.context", "verify.cli", "verify.audit",
-           "numerics.provenance", "verify.output", "verify.ledger"]
+           "numerics.provenance", "verify.output", "verify.ledger", "derivations.appendix_bc", "derivations.notation",
+           "verify.equations"]
 
 
 @pytest.mark.parametrize("name", MODULES)

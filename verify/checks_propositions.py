@@ -87,8 +87,9 @@ def _verdict(pairs, statement_holds_evidence):
 def printed_21_slope(ctx) -> tuple[object, str]:
     """d/dbeta of (derived - printed) for eq. 21, from the derivation's comparison (SymPy)."""
     from derivations.symbols import beta
-    (c21,) = [c for c in ctx.comparisons("21")]
-    constant = c21.details.get("constant")
+    # eq. 21 may also carry notation records: the one that measured the dropped constant is the one needed
+    (c21,) = [c for c in ctx.comparisons("21") if c.details.get("constant") is not None]
+    constant = c21.details["constant"]
     return sp.diff(constant, beta), str(constant)
 
 
