@@ -41,6 +41,14 @@ def test_audit_writes_every_output_and_rerun_replaces_it(tmp_path, warm_document
     assert (out / "figures" / "fig1.png").stat().st_size > 10_000
     assert "![fig1.png](figures/fig1.png)" in report
     assert (out / "derivation" / "derivations.tex").exists() and (out / "derivation" / "errata.json").exists()
+    # the equation ledger: every numbered equation once, and the run's verdict beside each equation a run claim decides
+    ledger = json.loads((out / "equations.json").read_text())
+    assert [row["equation"] for row in ledger] == [str(n) for n in range(1, 62)]
+    verdicts = {c["id"]: c["verdict"] for c in claims}
+    for n in range(28, 33):        # App. A's proof of Prop. 4, decided by prop4 (expected: confirmed, tests/expected_verdicts.toml)
+        assert f"| ({n}) | covered | [prop4](#prop4) | {verdicts['prop4']} |" in report
+    assert verdicts["prop4"] == "confirmed"
+    assert "| (1) | definition |" in report
     for c in claims:                                   # the table on stdout carries every verdict
         assert any(line.split()[:2] == [c["id"], c["verdict"]] for line in r.stdout.splitlines())
     # re-running with another selection replaces the whole report, leaving no temporary directories

@@ -1,7 +1,7 @@
 """``audit [--out DIR] [--only IDS] [--deep] [--json]``: every claim of the paper, with its verdict.
 
-Writes ``DIR/claims.json``, ``DIR/report.md``, ``DIR/figures/*.png`` and ``DIR/derivation/`` (the
-document of ``derive``). Everything is built in a temporary sibling directory and swapped in at the
+Writes ``DIR/claims.json``, ``DIR/report.md``, ``DIR/equations.json`` (the ledger of ``equations``),
+``DIR/figures/*.png`` and ``DIR/derivation/`` (the document of ``derive``). Everything is built in a temporary sibling directory and swapped in at the
 end, so re-running into the same DIR replaces the report atomically and an interrupted run leaves the
 previous one intact. Exit status: 0 when the audit ran (whatever the verdicts), 1 when a check
 crashed (the others still ran and are reported), 2 for bad usage.
@@ -87,6 +87,17 @@ def run(args) -> int:
             shutil.rmtree(tmp, ignore_errors=True)
 
 
+def _equation_ledger(ctx):
+    """The ledger of equations (1)-(61) from the document the equation claims read (the derivation process has
+    filled its cache by now); None, with a warning, when the document cannot be had: the verdicts stand without it."""
+    from .equations import ledger
+    try:
+        return ledger(ctx.document())
+    except Exception as exc:     # noqa: BLE001 - any failure of this view must not lose the audit's verdicts
+        print(f"warning: the equation ledger was not written: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return None
+
+
 def _run_into(args, only, tmp: Path, out: Path) -> int:
     from . import report
     from .audit import run_audit, start_derivation
@@ -109,18 +120,27 @@ def _run_into(args, only, tmp: Path, out: Path) -> int:
         if derivation.returncode not in (0,) and stderr.strip():
             print(f"warning: the derivation document: {stderr.strip().splitlines()[-1]}", file=sys.stderr)
         derivation_files = sorted(p.name for p in derivation_dir.glob("*") if p.suffix in (".tex", ".pdf", ".json"))
+    ledger_rows = _equation_ledger(ctx)
+    if ledger_rows is not None:
+        from derivations.errata import COUNTEREXAMPLE_SEED
+
+        from .cli import DERIVATION_PRECISION
+        from .output import dumps
+        (tmp / "equations.json").write_text(dumps(ledger_rows, seeds={"counterexample_points": COUNTEREXAMPLE_SEED},
+                                                  precision=DERIVATION_PRECISION) + "\n", encoding="utf-8")
     (tmp / "claims.json").write_text(report.claims_json(result), encoding="utf-8")
     (tmp / "run.json").write_text(json.dumps(report.run_record(result), indent=1) + "\n", encoding="utf-8")
     figures = {name: str(path) for name, path in ctx.figures.items() if Path(path).exists()}
-    (tmp / "report.md").write_text(report.report_markdown(result, figures=figures, derivation_files=derivation_files),
-                                   encoding="utf-8")
+    (tmp / "report.md").write_text(report.report_markdown(result, figures=figures, derivation_files=derivation_files,
+                                                          equations=ledger_rows), encoding="utf-8")
     _swap_in(tmp, out)
     if args.json:
         print(report.claims_json(result), end="")
     else:
         print(report.format_table(report.records(result)))
         print(report.summary_line(result))
-        written = [out / name for name in ("report.md", "claims.json", "run.json", "figures", "derivation")
+        written = [out / name for name in ("report.md", "claims.json", "run.json", "equations.json", "figures",
+                                           "derivation")
                    if (out / name).exists()]
         print("wrote " + ", ".join(str(p) for p in written))
     for r in result.crashed:

@@ -74,7 +74,23 @@ def _md_escape(text: str) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def report_markdown(result, *, figures: dict, derivation_files: list[str]) -> str:
+def equations_markdown(rows, recs) -> list[str]:
+    """The ledger of equations (1)-(61) with, for each equation a claim decides, that claim's verdict in this run."""
+    verdict = {r["id"]: r["verdict"] for r in recs}
+    out = ["## Equations (1)-(61)", "",
+           "Each numbered equation of the paper once (`python -m verify equations`): a *definition* has nothing to "
+           "check; a compared equation shows the derivation's verdict (the worst of its lines and notation records); "
+           "a *covered* equation is decided by the claim named.", "",
+           "| eq. | status | claim | claim's verdict in this run | reason / test |", "|---|---|---|---|---|"]
+    for row in rows:
+        cid = row["claim"]
+        shown = f"[{cid}](#{cid})" if cid in verdict else (cid or "")
+        out.append(f"| ({row['equation']}) | {row['status']} | {shown} | {verdict.get(cid, '') if cid else ''} | "
+                   f"{_md_escape(row.get('reason') or row['test'])} |")
+    return out + [""]
+
+
+def report_markdown(result, *, figures: dict, derivation_files: list[str], equations: list[dict] | None = None) -> str:
     from .output import current_command
     recs = records(result)
     opts, vers = result.options, result.versions
@@ -117,6 +133,8 @@ def report_markdown(result, *, figures: dict, derivation_files: list[str]) -> st
         if r.get("error"):
             out += [f"**The check crashed:** {r['error']}", ""]
         out += [_used(r), "", f"Decided by `pytest \"{r['test']}\"` ({r['seconds']:.2f} s in this run).", ""]
+    if equations is not None:
+        out += equations_markdown(equations, recs)
     out += ["## Derivation", ""]
     if derivation_files:
         out += ["The SymPy derivation the equation claims rest on: "
