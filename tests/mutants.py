@@ -72,6 +72,12 @@ MUTANTS = [
        'diag = [1 / E[i, i] if e_ii_reading == "precision" else E_inv_[i, i] for i in range(m.k)]',
        "eq. (25) read with 1/E_ii for (E^-1)_ii (eq25 qualified -> corrected)",
        [f"{KILLED}::test_eq25_printed_form_is_the_average_kl_when_b_mu_vanishes", claim("eq25")]),
+    _m("printed-50-repaired", PRINTED, "derivations/printed.py",
+       "return Am * Sigma_s + cov_s_eta\n",
+       "return Am * Sigma_s + cov_s_eta.T\n",
+       "eq. (50)'s middle member transcribed already repaired, Cov(eta, s) for the printed Cov(s, eta) (eq50 corrected "
+       "-> confirmed)",
+       ["tests/test_errata.py::test_every_known_repair_is_a_notation_erratum_with_its_repair", claim("eq50")]),
     # ------------------------------------------------------------------ comparison logic
     _m("compare-claims-derivative", COMPARE, "derivations/errata.py",
        "if all(v == 0 for v in scaled) and claims_derivative:",
@@ -268,6 +274,18 @@ MUTANTS = [
        "if d > 0:",
        "trained-network trends: any rise of the seed mean, even within seed noise, counts as an increase",
        ["tests/test_trends_can_fail.py::test_rise_within_seed_noise_does_not_refute_an_overall_decrease"]),
+    _m("ledger-best-not-worst", VERDICT, "verify/equations.py",
+       "return max(verdicts, key=SEVERITY.index)",
+       "return min(verdicts, key=SEVERITY.index)",
+       "the equation ledger shows the mildest verdict of an equation's records (eq. 23 would show "
+       "equivalent-condition, not erratum)",
+       ["tests/test_doctests.py::test_docstring_examples[verify.equations]",
+        "tests/test_equations.py::test_each_compared_status_is_the_worst_verdict_of_its_comparisons"]),
+    _m("notation-only-conditions-right", VERDICT, "verify/checks_equations.py",
+       'if others and fine and all(c.verdict == "equivalent-condition" for c in others):',
+       'if others and not fine and all(c.verdict == "equivalent-condition" for c in others):',
+       "a claim corrected for notation alone no longer says that, once repaired, its conditions are right",
+       ["tests/test_errata.py::test_eq23_claim_says_what_was_repaired_and_that_the_conditions_are_right"]),
     # ------------------------------------------------------------------ gauge alignment
     _m("gauge-assignment-minimise", GAUGE, "numerics/optimum.py",
        "rows, cols = linear_sum_assignment(score.T, maximize=True)",
@@ -294,6 +312,11 @@ MUTANTS = [
        "signs = np.array(list(itertools.product((1.0,), repeat=k)))",
        "linear-network alignment enumerates permutations without sign flips",
        ["tests/test_deep_linear.py::test_aligned_tie_equals_brute_force_over_signed_permutations"]),
+    _m("gauge-representatives-negate-variances", GAUGE, "verify/checks_tractable.py",
+       "P = np.abs(G)            # variances are permuted, never negated",
+       "P = G",
+       "the equally optimal representatives z -> G z negate log-variances with the signs of G",
+       [f"{KILLED}::test_every_representative_tie_by_direct_kl", claim("fig1-tie-finite-optimum")]),
     # ------------------------------------------------------------------ trained-network metrics
     _m("trained-kl-logdet-sign", TRAINED, "deep/tie.py",
        "return 0.5 * (trace + quad - k - logdet_precision - np.log(var).sum(axis=-1))",
