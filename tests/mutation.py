@@ -282,7 +282,7 @@ def main(argv=None) -> int:
     selected = [m for m in MUTANTS if args.only is None or m["id"] in args.only]
     if args.list:
         for m in selected:
-            print(f"{m["id"]:40} {m["category"]:24} {m['file']:30} {m['description']}")
+            print(f"{m['id']:40} {m['category']:24} {m['file']:30} {m['description']}")
         return 0
     row = "{:40} {:24} {:30} {:9} {:>7}"
 
