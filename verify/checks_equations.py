@@ -39,7 +39,11 @@ def equation_check(prefix: str):
             return _notation_only(comps, errata, steps)
         if errata:
             names = "; ".join(f"eq. ({c.equation}): {c.kind}" for c in errata)
-            return corrected(f"Holds once the erratum is fixed. {errata[0].evidence}", steps, erratum=names,
+            substantive = [c for c in errata if not c.kind.startswith("notation")]
+            repairs = "; ".join(f"eq. ({c.equation}) {c.kind}, read as {c.corrected}"
+                                for c in errata if c.kind.startswith("notation"))
+            also = f" The notation was repaired as well: {repairs}." if repairs else ""
+            return corrected(f"Holds once the erratum is fixed. {substantive[0].evidence}{also}", steps, erratum=names,
                              data={"corrected": [str(c.corrected) for c in errata if c.corrected is not None]})
         conditional = [c for c in comps if c.verdict == "conditional"]
         if conditional:
