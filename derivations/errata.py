@@ -342,7 +342,7 @@ def _appendix_b():
     c59 = compare("59", "Model posterior (appendix form)",
                   sp.Matrix.vstack((mean2 * C2.x), cov2.reshape(4, 1)),
                   sp.Matrix.vstack(m2, c2.reshape(4, 1)), simplifier=rational_simplify,
-                  kind="wrong expression (D D^T for D^T D, I_N for I_k, x missing, p(x|z) for p(z|x))",
+                  kind="wrong expression (D D^T for D^T D, I_N for I_k, x missing)",  # p(x|z): its own notation record
                   corrected=sp.Matrix.vstack(m24, c24.reshape(4, 1)),
                   display=("N((D D^T + I_N)^-1 D^T, (D D^T + I_N)^-1)", "N((D^T D + I_k)^-1 D^T x, (D^T D + I_k)^-1)"))
     extra = "" if mean_pr is not None else f" At N=3, k=2 the printed mean is not even defined (ShapeError: {shape_err})."

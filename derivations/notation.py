@@ -1,12 +1,15 @@
 """Notation errata: where the reading had to REPAIR the paper's own notation, the repair is an erratum.
 
-Policy (one rule for every equation). A reading that repairs the literal text -- an undefined symbol,
-index ranges that do not fit the matrices, an index repeated three times in one term, a reversed
-conditional, a product or sum that is not conformable -- is itself an erratum of kind
-``notation (...)``, with the repair stated in ``corrected``, whether or not a conclusion changes. A
-reading that only applies a standard or announced convention (v^2 for v^T v, Tr log E for log det E,
-Einstein summation announced in App. B-B, E-1ii as (E^-1)_ii) is a convention, not a repair, and is
-said so in :data:`derivations.printed.READING`.
+Policy (one rule for every equation). A reading that repairs the literal text -- an undefined symbol (one
+the context gives no meaning: C in eq. 47), index ranges that do not fit the matrices, an index that the
+announced summation convention would sum while the same index stays free in that term (eqs. 23.3 and 46:
+[WσΣ]_ab Wσ_ab in the exponent beside the free factor [WσΣ]_ab), a reversed conditional, a product or sum
+that is not conformable -- is itself an erratum of kind ``notation (...)``, with the repair stated in
+``corrected``, whether or not a conclusion changes. A reading that only applies a standard or announced
+convention is a convention, not a repair, and is said so in :data:`derivations.printed.READING`: v^2 for
+v^T v, Tr log E for log det E, the Einstein summation announced in App. B-B, E-1ii as (E^-1)_ii, a subscript
+pair on a bracketed matrix ([M]_aa, [M]_bb in eqs. 21, 23, 44-47) as an entry rather than a sum, and the n
+of eq. (34) as the dimension of the integration variable z of a generic Gaussian (its measure dz gives it).
 
 Each repair is its own :class:`~derivations.comparison.Comparison` (verdict ``erratum``, kind
 ``notation ...``), next to the comparison of the repaired reading, which stays as it is (e.g. the

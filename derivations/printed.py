@@ -57,15 +57,16 @@ TEXT = {
 
 READING = {
     # Policy (derivations.errata): a reading that REPAIRS the paper's notation (undefined symbol, index ranges that do
-    # not fit, an index three times in one term, a reversed conditional, a non-conformable product) is itself a
+    # not fit, an index summed and free in one term, a reversed conditional, a non-conformable product) is itself a
     # notation erratum (derivations.notation); a reading that only applies a standard or announced convention is not.
     "21": "(Dbµ + bD)2 and β(bµ)2 read as squared Euclidean norms (the convention v2 = v^T v, not a repair); the sums "
           "run over latent units i = 1..k.",
     "23.1": "Indices a, b range over the shape of W_mu (k x N). The paper's note 'a = 1..N; b = 1..k' fits only line 2 "
             "(D, N x k): reading lines 1, 3, 4 with their own ranges is a repair (notation erratum of eq. 23).",
     "23.3": "The exponent '1/2 [WσΣx]ab Wσab' is read as a sum over b: [W_sigma Sigma_x W_sigma^T]_aa. The index b "
-            "appears three times in one term (twice in the exponent, once in the factor [WσΣx]ab), which no summation "
-            "convention defines: the reading is a repair (notation erratum of eq. 23.3). The literal reading (b free) "
+            "appears three times in one term: the announced Einstein convention would sum it in the exponent while it stays "
+            "free in the factor [WσΣx]ab, so the term is ill-formed and the reading is a repair (notation erratum of "
+            "eq. 23.3). The literal reading (b free) "
             "is not a function of the unit a alone; both give the same zero set, since the prefactor is positive.",
     "25": "'E−1ii' read as (E^-1)_ii (a diagonal entry of the precision) and 'Tr log E' as log det E: conventions, not "
           "repairs; the alternative 1/E_ii is checked below and does not match the derivation.",

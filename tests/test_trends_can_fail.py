@@ -132,6 +132,18 @@ def test_tie_with_an_interior_minimum_within_noise_of_an_end_is_not_checked():
     assert o.verdict == "not-checked"
 
 
+@pytest.mark.parametrize("check", [CD.check_fig2_tie, CD.check_fig3_tie], ids=["fig2", "fig3"])
+def test_tie_optimal_only_after_alignment_is_qualified_and_as_trained_too_is_confirmed(check):
+    """TIE (3) compares z with s as they are; a run reports it both aligned (minimum over signed permutations) and as
+    trained. An interior optimum of the aligned TIE alone holds only under the alignment (qualified); when the TIE of
+    the latents as trained has one too, the claim holds as the paper writes it (confirmed)."""
+    aligned = table([3.0, 2.0, 1.5, 1.0, 1.8, 2.6])
+    falling = table([9.0, 8.0, 7.0, 6.0, 5.0, 4.0])        # as trained: smallest at the right edge
+    o = check(context(tie=aligned, tie_identity=falling))
+    assert o.verdict == "qualified" and "aligned" in o.condition
+    assert check(context(tie=aligned, tie_identity=aligned + 5.0)).verdict == "confirmed"
+
+
 def test_fig3_tie_decides_on_the_minimum_over_seeds_and_fig2_on_the_mean():
     """At beta = 2 one seed reaches 0 and three stay at 1 (mean 0.75, SE 0.25); every other column is the same for
     all seeds and falls to 0.6 at the right edge. So the seed mean is smallest at the edge (Fig. 2's statistic:

@@ -130,9 +130,11 @@ def check_prop1(ctx):
         return refuted(f"counterexample found: {cx['step']}", steps, counterexample=cx)
     return confirmed(
         "Eq. (10) holds at the global optimum of the full objective (6)/(33): L* is non-increasing and dL*/dbeta = -KL* "
-        "to 50 digits, at the closed form and at the solver's optima. (Eq. (21) as printed drops the constant "
-        f"{constant}, which depends on beta, so for it dL*/dbeta = -KL* - {slope_expr}: that is eq. (21)'s "
-        f"qualification, claim eq21, not Proposition 1's; hypothesis example: {_plain(h5.counterexample)}.)",
+        "to 50 digits, at the closed form and at the solver's optima. " + (
+            f"(Eq. (21) as printed drops the constant {constant}, which depends on beta, so for it dL*/dbeta = -KL* - "
+            f"{slope_expr}: that is eq. (21)'s qualification, claim eq21, not Proposition 1's; hypothesis example: "
+            f"{_plain(h5.counterexample)}.)" if beta_dependent else
+            f"(Eq. (21) as printed drops the constant {constant}, free of beta: eq. (10) holds for it too.)"),
         steps, data={"printed_21_counterexample": h5.detail})
 
 
