@@ -217,12 +217,16 @@ def test_eq52_and_eq54_with_a_sign_flipped_are_not_confirmed():
     assert compare_54(woodbury_wrong).verdict == "erratum"
 
 
-def test_woodbury_as_printed_holds_numerically():
-    rng = np.random.default_rng(5)
-    B, U, V = rng.normal(size=(4, 4)) + 4 * np.eye(4), rng.normal(size=(4, 2)), rng.normal(size=(2, 4))
-    Bi = np.linalg.inv(B)
-    printed = Bi - Bi @ U @ np.linalg.inv(np.eye(2) + V @ Bi @ U) @ V @ Bi
-    np.testing.assert_allclose(printed, np.linalg.inv(B + U @ V), rtol=1e-10, atol=1e-12)
+@pytest.mark.parametrize("n,kk,seed", [(4, 2, 5), (3, 1, 6), (3, 3, 8)])
+def test_woodbury_as_printed_holds_numerically(n, kk, seed):
+    """The toolkit's transcription of eq. (54), at numeric B, U, V, against numpy's inverse of B + UV."""
+    import sympy as sp
+    from derivations.printed import printed_54
+    rng = np.random.default_rng(seed)
+    B, U, V = rng.normal(size=(n, n)) + n * np.eye(n), rng.normal(size=(n, kk)), rng.normal(size=(kk, n))
+    printed = np.array(printed_54(sp.Matrix(B), sp.Matrix(U), sp.Matrix(V)).evalf(), dtype=float)
+    assert printed.shape == (n, n)
+    np.testing.assert_allclose(printed, np.linalg.inv(B + U @ V), rtol=1e-9, atol=1e-11)
 
 
 def test_eq57_without_the_identity_is_not_confirmed():
@@ -232,10 +236,16 @@ def test_eq57_without_the_identity_is_not_confirmed():
 
 
 def test_eq57_marginal_covariance_by_sampling():
+    """The toolkit's transcription of eq. (57) against the sample mean and covariance of x = D z + eta."""
+    import sympy as sp
+    from derivations.printed import printed_57
     rng = np.random.default_rng(7)
     D = rng.normal(size=(3, 2))
     x = rng.normal(size=(400_000, 2)) @ D.T + rng.normal(size=(400_000, 3))
-    np.testing.assert_allclose(np.cov(x.T), D @ D.T + np.eye(3), atol=0.05)
+    mean, cov = (np.array(M.evalf(), dtype=float) for M in printed_57(sp.Matrix(D)))
+    assert mean.shape == (3, 1) and cov.shape == (3, 3)
+    np.testing.assert_allclose(x.mean(axis=0), mean.ravel(), atol=0.02)
+    np.testing.assert_allclose(np.cov(x.T), cov, atol=0.05)
 
 
 def test_eq61_without_the_log_det_term_is_not_confirmed():
@@ -248,11 +258,27 @@ def test_eq61_without_the_log_det_term_is_not_confirmed():
     assert compare_61(no_logdet).verdict == "erratum"
 
 
-def test_eq61_formula_equals_the_kl_by_quadrature():
-    """k = 1: KL(N(mu, s) || N(m, e)) by numerical integration against the printed formula."""
+def _kl_by_quadrature(mu, s, m, E):
+    """KL(N(mu, diag s) || N(m, E)) by numerical integration (scipy), k = 1 or 2."""
     from scipy import integrate, stats
-    mu, s, m, e = 0.3, 0.7, -0.4, 1.9
-    q, p = stats.norm(mu, np.sqrt(s)), stats.norm(m, np.sqrt(e))
-    kl, _ = integrate.quad(lambda z: q.pdf(z) * (q.logpdf(z) - p.logpdf(z)), -30, 30)
-    printed = 0.5 * ((m - mu) ** 2 / e + s / e - np.log(s / e) - 1)
-    assert kl == pytest.approx(printed, rel=1e-9)
+    q, p = stats.multivariate_normal(mu, np.diag(s)), stats.multivariate_normal(m, E)
+    lim = [(c - 12 * np.sqrt(v), c + 12 * np.sqrt(v)) for c, v in zip(mu, s)]
+    if len(mu) == 1:
+        f = lambda z: q.pdf([z]) * (q.logpdf([z]) - p.logpdf([z]))  # noqa: E731
+        return integrate.quad(f, *lim[0], epsabs=1e-13, epsrel=1e-11, limit=200)[0]
+    f = lambda z2, z1: q.pdf([z1, z2]) * (q.logpdf([z1, z2]) - p.logpdf([z1, z2]))  # noqa: E731
+    return integrate.dblquad(f, *lim[0], *lim[1], epsabs=1e-11, epsrel=1e-9)[0]
+
+
+@pytest.mark.parametrize("mu,s,m,E", [
+    ([0.3], [0.7], [-0.4], [[1.9]]),
+    ([0.3, -0.2], [0.7, 1.3], [-0.4, 0.5], [[1.9, 0.6], [0.6, 1.1]]),
+])
+def test_eq61_formula_equals_the_kl_by_quadrature(mu, s, m, E):
+    """The toolkit's transcription of eq. (61) (Fx = m, E^-1 given, Sigma_z = diag s) against the KL by quadrature."""
+    import sympy as sp
+    from derivations.printed import printed_61
+    E = np.array(E)
+    col = lambda v: sp.Matrix(len(v), 1, list(v))  # noqa: E731
+    printed = float(printed_61(col(m), col(mu), sp.Matrix(np.linalg.inv(E)), sp.diag(*s)).evalf())
+    assert printed == pytest.approx(_kl_by_quadrature(np.array(mu), np.array(s), np.array(m), E), rel=1e-7)
