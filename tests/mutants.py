@@ -293,6 +293,12 @@ MUTANTS = [
        'if others and not fine and all(c.verdict == "equivalent-condition" for c in others):',
        "a claim corrected for notation alone no longer says that, once repaired, its conditions are right",
        ["tests/test_errata.py::test_eq23_claim_says_what_was_repaired_and_that_the_conditions_are_right"]),
+    _m("trained-tie-raw-ignored", VERDICT, "verify/checks_deep.py",
+       "holds_raw = bool(raw_interior and raw_ends)",
+       "holds_raw = True",
+       "Fig. 2/3 TIE claims no longer judged on the latents as trained (fig2-tie qualified -> confirmed)",
+       ["tests/test_trends_can_fail.py::test_tie_optimal_only_after_alignment_is_qualified_and_as_trained_too_is_confirmed",
+        claim("fig2-tie-finite-optimum")]),
     # ------------------------------------------------------------------ gauge alignment
     _m("gauge-assignment-minimise", GAUGE, "numerics/optimum.py",
        "rows, cols = linear_sum_assignment(score.T, maximize=True)",
@@ -324,6 +330,12 @@ MUTANTS = [
        "P = G",
        "the equally optimal representatives z -> G z negate log-variances with the signs of G",
        [f"{KILLED}::test_every_representative_tie_by_direct_kl", claim("fig1-tie-finite-optimum")]),
+    _m("gauge-representatives-decoder-fixed", GAUGE, "verify/checks_tractable.py",
+       "return G @ o.W_mu, G @ o.b_mu, P @ o.W_sigma, P @ o.b_sigma, o.D @ G.T, o.b_D",
+       "return G @ o.W_mu, G @ o.b_mu, P @ o.W_sigma, P @ o.b_sigma, o.D, o.b_D",
+       "the relabelled solutions z -> G z keep the decoder D instead of D G^T (no longer optimal: the qualification of "
+       "fig1-tie would rest on solutions that are not optima)",
+       [claim("fig1-tie-finite-optimum")]),
     # ------------------------------------------------------------------ trained-network metrics
     _m("trained-kl-logdet-sign", TRAINED, "deep/tie.py",
        "return 0.5 * (trace + quad - k - logdet_precision - np.log(var).sum(axis=-1))",
