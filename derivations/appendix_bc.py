@@ -22,9 +22,6 @@ from .posterior import ground_truth_posterior
 from .steps import inv, rational_simplify
 from .symbols import concrete
 
-DIMS_41 = ((3, 2), (2, 3))
-
-
 def _vec(name, n):
     return sp.Matrix(n, 1, lambda i, j: sp.Symbol(f"{name}_{i + 1}", real=True))
 
@@ -64,24 +61,13 @@ def compare_35(operator=P.printed_35) -> Comparison:
 
 # ------------------------------------------------------------------ eq. 41: the objective in index notation
 def compare_41(transcription=P.printed_41) -> list[Comparison]:
-    from .errata import _param_symbols
-    from .explicit import explicit
-    from .objective import dropped_constant, objective_expr
-    from .symbols import N as N_, k as k_
-    out = []
-    for n, kk in DIMS_41:
-        out.append(_compare("41", f"Objective in index notation (N={n}, k={kk})", transcription(concrete(n, kk)),
-                            explicit(objective_expr(), n, kk), free_of=_param_symbols(n, kk),
-                            display=(P.TEXT["41"], objective_expr())))
-    general = all(c.verdict == "confirmed-up-to-constant"
-                  and sp.simplify(c.details["constant"] - dropped_constant().subs({N_: n, k_: kk})) == 0
-                  for c, (n, kk) in zip(out, DIMS_41))
-    if not general:
-        return out
-    ev = (f"derived - printed = -(N/2) log(2 pi) + beta k/2 (checked at (N,k) = {DIMS_41}): the same constant as "
-          "eq. (21) drops, free of the parameters but not of beta; the index form is otherwise eq. (21) term by term.")
-    return [Comparison(**{**out[0].__dict__, "title": "Objective in index notation", "evidence": ev,
-                          "details": {"constant": dropped_constant()}})]
+    from .errata import dropped_constant_comparisons
+    from .objective import objective_expr
+    return dropped_constant_comparisons(
+        "41", "Objective in index notation", lambda n, kk: transcription(concrete(n, kk)),
+        (P.TEXT["41"], objective_expr()),
+        "the same constant as eq. (21) drops, free of the parameters but not of beta; the index form is otherwise "
+        "eq. (21) term by term.")
 
 
 # ------------------------------------------------------------------ eqs. 49-50: conditioning the joint Gaussian

@@ -218,28 +218,31 @@ def _posteriors():
     return out
 
 
-def _objective():
-    out = []
-    for n, kk in DIMS:
-        C = concrete(n, kk)
-        derived = explicit(objective_expr(), n, kk)
-        printed = explicit(P.printed_21(), n, kk)
-        c = compare("21", f"Data-integrated objective (N={n}, k={kk})", printed, derived,
-                    free_of=_param_symbols(n, kk), display=(P.printed_21(), objective_expr()))
-        out.append(c)
+def dropped_constant_comparisons(equation, title, printed_at, display, meaning) -> list[Comparison]:
+    """Compare an objective printed 'neglecting constants' with the derived one at each of :data:`DIMS`.
+
+    ``printed_at(n, kk)`` is the transcription at concrete dimension. When every dimension differs by exactly the
+    derivation's dropped constant, the records collapse into one whose evidence names it and adds ``meaning``."""
     from .objective import dropped_constant
     from .symbols import N as N_, k as k_
-    consts = [c.details.get("constant") for c in out]
-    general = all(cst is not None and sp.simplify(cst - dropped_constant().subs({N_: n, k_: kk})) == 0
-                  for cst, (n, kk) in zip(consts, DIMS))
-    if out[0].verdict != "confirmed-up-to-constant" or not general:
+    out = [compare(equation, f"{title} (N={n}, k={kk})", printed_at(n, kk), explicit(objective_expr(), n, kk),
+                   free_of=_param_symbols(n, kk), display=display) for n, kk in DIMS]
+    general = all(c.verdict == "confirmed-up-to-constant"
+                  and sp.simplify(c.details["constant"] - dropped_constant().subs({N_: n, k_: kk})) == 0
+                  for c, (n, kk) in zip(out, DIMS))
+    if not general:
         return out
-    ev = (f"derived - printed = -(N/2) log(2 pi) + beta k/2 (checked at (N,k) = {DIMS}): free of the parameters "
-          "but not of beta. The paper's L_beta therefore satisfies dL*/dbeta = -KL - k/2, not eq. (10)'s -KL; "
-          "with the constant restored, eq. (10) holds.")
-    c = out[0]
-    return [Comparison(**{**c.__dict__, "title": "Data-integrated objective", "evidence": ev,
+    ev = f"derived - printed = -(N/2) log(2 pi) + beta k/2 (checked at (N,k) = {DIMS}): {meaning}"
+    return [Comparison(**{**out[0].__dict__, "title": title, "evidence": ev,
                           "details": {"constant": dropped_constant()}})]
+
+
+def _objective():
+    return dropped_constant_comparisons(
+        "21", "Data-integrated objective", lambda n, kk: explicit(P.printed_21(), n, kk),
+        (P.printed_21(), objective_expr()),
+        "free of the parameters but not of beta. The paper's L_beta therefore satisfies dL*/dbeta = -KL - k/2, not "
+        "eq. (10)'s -KL; with the constant restored, eq. (10) holds.")
 
 
 def _stationarity():

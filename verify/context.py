@@ -50,8 +50,8 @@ class AuditContext:
 
     def comparisons(self, equation_prefix: str):
         """The derivation's comparisons of one printed equation (``"23"`` also gives 23.1-23.4)."""
-        return [c for c in self.document().comparisons
-                if c.equation == equation_prefix or c.equation.startswith(equation_prefix + ".")]
+        from .equations import comparisons_of
+        return comparisons_of(self.document(), equation_prefix)
 
     def fig2(self):
         def run():

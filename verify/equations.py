@@ -75,6 +75,7 @@ def worst(verdicts) -> str:
 
 
 def comparisons_of(doc, equation: str):
+    """The document's records of ``equation``; ``"23"`` also gives 23.1-23.4 and the notation records."""
     return [c for c in doc.comparisons if c.equation == equation or c.equation.startswith(equation + ".")]
 
 
