@@ -1,4 +1,5 @@
 """``python -m verify ...`` is the same as ``betavae-audit ...``."""
 from verify.cli import main
 
-raise SystemExit(main())
+if __name__ == "__main__":     # a worker process (verify.derivation) imports this module too
+    raise SystemExit(main())

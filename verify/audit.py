@@ -1,34 +1,31 @@
-"""Run the claims catalogue and collect verdicts; a check that crashes is reported, the others still run.
+"""The audit as a pipeline: schedule the claims by what they declare they need, run each check, collect verdicts.
 
-The derivation document (SymPy, ~25 s when its on-disk cache is cold) is built by a separate
-``derive`` process started at the beginning, so that it runs on the second core while the numeric
-checks run here; the checks that need it (printed equations, Proposition 1) run next and read it from
-the cache that process fills; the trained-network checks run last, alone, since torch's threads and a
-busy second process slow each other down by an order of magnitude (measured: Fig. 2's reduced run
-5 s alone, 67 s beside a cold derivation on two cores).
+A check that crashes is reported, the others still run. The order follows the claims' declared needs
+(``Claim.needs``, verify/catalogue.py): first the checks that need nothing shared, while the derivation document is
+built in a worker process (verify.derivation.DerivationJob) on the second core; then the checks that read the
+document; then the trained-network checks, alone, once the worker has finished, since torch's threads and a busy
+second process slow each other down by an order of magnitude (measured: Fig. 2's reduced run 5 s alone, 67 s beside
+a cold derivation on two cores). The audit decides; verify.report formats.
 
 >>> from verify.context import AuditContext
 >>> r = run_audit(AuditContext(), only=["prop4"])
 >>> [(x.claim.id, x.outcome.verdict) for x in r.results]
 [('prop4', 'confirmed')]
+>>> from verify.catalogue import claim
+>>> [c.id for c in schedule([claim("fig2-kl-decreasing"), claim("prop1"), claim("prop4")])]
+['prop4', 'prop1', 'fig2-kl-decreasing']
 """
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 import traceback
 from dataclasses import dataclass, field
 
 from numerics import provenance
 
-from .catalogue import CLAIMS, Claim
+from .catalogue import CLAIMS, DOCUMENT, Claim
 from .ledger import recording
 from .outcome import CheckIntegrityError, Outcome
-
-
-def needs_document(claim: Claim) -> bool:
-    return claim.kind == "equation" or claim.id == "prop1"
 
 
 @dataclass(frozen=True)
@@ -44,28 +41,6 @@ class ClaimResult:
     def verdict(self) -> str:
         return self.outcome.verdict if self.outcome else "error"
 
-    def record(self) -> dict:
-        c, o = self.claim, self.outcome
-        rec = {"id": c.id, "section": c.section, "statement": c.statement, "verdict": self.verdict,
-               "evidence": o.evidence if o else f"the check crashed: {self.error}", "test": c.test, "kind": c.kind,
-               "seconds": round(self.seconds, 3),
-               "provenance": provenance.record(command=list(self.command), seeds=self.used["seeds"],
-                                               precision=self.used["precision"], wall_time_seconds=self.seconds)}
-        if o:
-            rec["steps"] = [{"name": s.name, "holds": s.holds, "detail": s.detail, "equation": s.equation,
-                             "role": s.role} for s in o.steps]
-            for key in ("counterexample", "erratum", "condition", "reason", "protocol"):
-                value = getattr(o, key)
-                if value:
-                    rec[key] = value
-            if o.figures:
-                rec["figures"] = list(o.figures)
-            if o.data:
-                rec["data"] = o.data
-        else:
-            rec["error"] = self.error
-        return rec
-
 
 @dataclass(frozen=True)
 class AuditResult:
@@ -73,6 +48,7 @@ class AuditResult:
     wall_time: float
     options: dict
     versions: dict = field(default_factory=dict)
+    command: tuple[str, ...] = ()            # the command line the audit answers to (recorded in every output)
 
     @property
     def crashed(self) -> list[ClaimResult]:
@@ -85,12 +61,12 @@ class AuditResult:
         return out
 
 
-def run_claim(claim: Claim, ctx) -> ClaimResult:
-    from .output import current_command
+def run_claim(claim: Claim, ctx, command: tuple[str, ...] = ()) -> ClaimResult:
+    """Run one claim's check; it may read only the shared results the claim declares."""
     t0 = time.perf_counter()
-    with recording() as used:
+    with recording() as used, ctx.declared(claim.needs):
         outcome, error = _check(claim, ctx)
-    return ClaimResult(claim, outcome, error, time.perf_counter() - t0, used, tuple(current_command()))
+    return ClaimResult(claim, outcome, error, time.perf_counter() - t0, used, tuple(command))
 
 
 def _check(claim: Claim, ctx) -> tuple[Outcome | None, str | None]:
@@ -104,37 +80,32 @@ def _check(claim: Claim, ctx) -> tuple[Outcome | None, str | None]:
                       f"({tb.filename.split('/')[-1]}:{tb.lineno})")
 
 
-def start_derivation(out_dir) -> subprocess.Popen | None:
-    """Start ``derive`` in its own process (it fills the document cache and writes LaTeX/PDF to out_dir)."""
-    import os
-    from pathlib import Path
-    out_dir = Path(out_dir)
-    root = str(Path(__file__).resolve().parent.parent)     # importable even from an uninstalled source tree
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)}
-    try:   # run beside out_dir and name it relatively: the recorded command is the same in every run
-        return subprocess.Popen([sys.executable, "-m", "verify", "derive", "--out", out_dir.name, "--json"],
-                                cwd=out_dir.parent, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    except OSError:
-        return None
+def schedule(claims) -> list[Claim]:
+    """The order to run ``claims`` in: those needing nothing shared, then the document's readers, then training."""
+    def stage(c: Claim) -> int:
+        return 2 if c.trained else 1 if DOCUMENT in c.needs else 0
+    return sorted(claims, key=stage)        # stable: catalogue order within a stage
 
 
-def run_audit(ctx, only: list[str] | None = None, progress=None, derivation: subprocess.Popen | None = None) -> AuditResult:
-    """Run the selected claims (all by default), document-free ones first; results in catalogue order."""
+def run_audit(ctx, only: list[str] | None = None, progress=None, derivation=None,
+              command: tuple[str, ...] = ()) -> AuditResult:
+    """Run the selected claims (all by default) in :func:`schedule` order; results in catalogue order.
+
+    ``derivation``: a running verify.derivation.DerivationJob (or None), waited for before the first trained check.
+    """
     t0 = time.perf_counter()
     chosen = [c for c in CLAIMS if only is None or c.id in only]
-    order = ([c for c in chosen if not needs_document(c) and not c.trained]
-             + [c for c in chosen if needs_document(c)] + [c for c in chosen if c.trained and not needs_document(c)])
     done = {}
-    for claim in order:
-        if derivation is not None and (needs_document(claim) or claim.trained) and derivation.poll() is None:
-            derivation.wait()          # its cache makes ctx.document() a fast read
+    for c in schedule(chosen):
+        if derivation is not None and c.trained:
+            derivation.wait()
         if progress:
-            progress(claim)
-        done[claim.id] = run_claim(claim, ctx)
+            progress(c)
+        done[c.id] = run_claim(c, ctx, command)
     results = tuple(done[c.id] for c in chosen)
     return AuditResult(results=results, wall_time=time.perf_counter() - t0, versions=provenance.versions(),
                        options={"only": only, "deep": ctx.deep, "protocol": ctx.protocol_name,
-                                "hypothesis_profile": _profile()})
+                                "hypothesis_profile": _profile()}, command=tuple(command))
 
 
 def _profile() -> str:

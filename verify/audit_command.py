@@ -88,11 +88,12 @@ def run(args) -> int:
 
 
 def _equation_ledger(ctx):
-    """The ledger of equations (1)-(61) from the document the equation claims read (the derivation process has
-    filled its cache by now); None, with a warning, when the document cannot be had: the verdicts stand without it."""
+    """The ledger of equations (1)-(61) from the document the equation claims read; None, with a warning, when the
+    document cannot be had: the verdicts stand without it."""
     from .equations import ledger
     try:
-        return ledger(ctx.document())
+        with ctx.declared(frozenset({"document"})):
+            return ledger(ctx.document())
     except Exception as exc:     # noqa: BLE001 - any failure of this view must not lose the audit's verdicts
         print(f"warning: the equation ledger was not written: {type(exc).__name__}: {exc}", file=sys.stderr)
         return None
@@ -100,33 +101,30 @@ def _equation_ledger(ctx):
 
 def _run_into(args, only, tmp: Path, out: Path) -> int:
     from . import report
-    from .audit import run_audit, start_derivation
+    from .audit import run_audit
     from .context import AuditContext
+    from .derivation import DERIVATION_PRECISION, DerivationJob, derivation_seeds
+    from .output import current_command, dumps
 
+    command = tuple(current_command())
     derivation_dir = tmp / "derivation"
-    derivation = start_derivation(derivation_dir)
-    ctx = AuditContext(figures_dir=tmp / "figures", deep=args.deep, progress=sys.stderr.isatty() and not args.json)
+    derivation = DerivationJob(derivation_dir, command)
+    ctx = AuditContext(figures_dir=tmp / "figures", deep=args.deep, progress=sys.stderr.isatty() and not args.json,
+                       document_provider=derivation.document)
 
     def progress(claim):
         if sys.stderr.isatty():
             print(f"\r\033[Kaudit: {claim.id} ...", end="", file=sys.stderr, flush=True)
 
-    result = run_audit(ctx, only=only, progress=progress, derivation=derivation)
+    result = run_audit(ctx, only=only, progress=progress, derivation=derivation, command=command)
     if sys.stderr.isatty():
         print("\r\033[K", end="", file=sys.stderr, flush=True)
-    derivation_files = []
-    if derivation is not None:
-        stdout, stderr = derivation.communicate()
-        if derivation.returncode not in (0,) and stderr.strip():
-            print(f"warning: the derivation document: {stderr.strip().splitlines()[-1]}", file=sys.stderr)
-        derivation_files = sorted(p.name for p in derivation_dir.glob("*") if p.suffix in (".tex", ".pdf", ".json"))
+    for warning in derivation.warnings():
+        print(f"warning: the derivation document: {warning}", file=sys.stderr)
+    derivation_files = sorted(p.name for p in derivation_dir.glob("*") if p.suffix in (".tex", ".pdf", ".json"))
     ledger_rows = _equation_ledger(ctx)
     if ledger_rows is not None:
-        from derivations.errata import COUNTEREXAMPLE_SEED
-
-        from .cli import DERIVATION_PRECISION
-        from .output import dumps
-        (tmp / "equations.json").write_text(dumps(ledger_rows, seeds={"counterexample_points": COUNTEREXAMPLE_SEED},
+        (tmp / "equations.json").write_text(dumps(ledger_rows, seeds=derivation_seeds(),
                                                   precision=DERIVATION_PRECISION) + "\n", encoding="utf-8")
     (tmp / "claims.json").write_text(report.claims_json(result), encoding="utf-8")
     (tmp / "run.json").write_text(json.dumps(report.run_record(result), indent=1) + "\n", encoding="utf-8")

@@ -20,6 +20,13 @@ from . import checks_tractable as tract
 from .checks_equations import equation_check
 
 
+# The shared results a check may ask of the audit context (verify.context.AuditContext), declared per claim so that
+# the audit can prepare and schedule them: the derivation document, and the three trained-network runs.
+DOCUMENT, FIG2, FIG3, CROSSCHECK = "document", "fig2", "fig3", "crosscheck"
+NEEDS = (DOCUMENT, FIG2, FIG3, CROSSCHECK)
+TRAINING = frozenset({FIG2, FIG3, CROSSCHECK})
+
+
 @dataclass(frozen=True)
 class Claim:
     id: str
@@ -27,7 +34,18 @@ class Claim:
     statement: str               # the paper's words (PDF extraction, lightly cleaned)
     check: Callable
     kind: str                    # proposition | equation | analysis | figure | trained | protocol
-    trained: bool = False        # needs trained networks (torch)
+    needs: frozenset = frozenset()   # the shared results of NEEDS its check reads (enforced by run_claim)
+
+    def __post_init__(self):
+        object.__setattr__(self, "needs", frozenset(self.needs))
+        unknown = self.needs - set(NEEDS)
+        if unknown:
+            raise ValueError(f"claim {self.id}: unknown needs {sorted(unknown)} (known: {', '.join(NEEDS)})")
+
+    @property
+    def trained(self) -> bool:
+        """Needs trained networks (torch)."""
+        return bool(self.needs & TRAINING)
 
     @property
     def test(self) -> str:
@@ -36,7 +54,8 @@ class Claim:
 
 
 def _eq(number, section, statement, prefix=None):
-    return Claim(f"eq{number}", section, statement, equation_check(prefix or str(number)), "equation")
+    return Claim(f"eq{number}", section, statement, equation_check(prefix or str(number)), "equation",
+                 needs={DOCUMENT})
 
 
 CLAIMS: tuple[Claim, ...] = (
@@ -44,7 +63,8 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("eq4", "II, eq. 4", "ln pθ(x) − DKL(qφ(z|x)||pθ(z|x)) = Eqφ(z|x)[ln pθ(x|z)] − DKL(qφ(z|x)||p(z)).",
           tract.check_eq4, "analysis"),
     Claim("prop1", "III, Prop. 1", "The optimal value of the β-VAE objective, L*(β), is non-increasing with increasing β: "
-          "∂L*(β)/∂β = −DKL(qφ*(z|x)||p(z)) ≤ 0. (10)", props.check_prop1, "proposition"),
+          "∂L*(β)/∂β = −DKL(qφ*(z|x)||p(z)) ≤ 0. (10)", props.check_prop1, "proposition",
+          needs={DOCUMENT}),
     Claim("prop2", "III, Prop. 2", "The KL divergence between the inference model and the prior is non-increasing with "
           "increasing β (12). Together with Proposition 1, this implies that dEqφ*(z|x)[log pθ*(x|z)]/dβ ≤ 0 (13).",
           props.check_prop2, "proposition"),
@@ -73,7 +93,7 @@ CLAIMS: tuple[Claim, ...] = (
     _eq(27, "IV.B, eq. 27", "For TIE: E = (AᵀA + Ik)⁻¹, F = (AᵀA + Ik)⁻¹Aᵀ."),
     Claim("sec4b-trained-linear", "IV.B", "As an example, we numerically solve eq. (23) for N = 128, k = 2, "
           "Aij = ½(1 + δij), and use the optimal network parameters to calculate ELBO and inference errors.",
-          deep.check_trained_linear, "trained", trained=True),
+          deep.check_trained_linear, "trained", needs={CROSSCHECK}),
     Claim("fig1-elbo-max-at-1", "IV.B, Fig. 1A", "We see that ELBO is maximized at β = 1.", tract.check_fig1_elbo, "figure"),
     Claim("fig1-mie-finite-optimum", "IV.B, Fig. 1B", "The inference error [MIE] is not monotonically decreasing and has "
           "a minimum at some β.", tract.check_fig1_mie, "figure"),
@@ -111,24 +131,24 @@ CLAIMS: tuple[Claim, ...] = (
         "− log(det Σz / det E) − k]."),
     # ---- Section V and Appendix C: trained deep networks
     Claim("fig2-elbo-max-near-1", "V, Fig. 2A", "After being maximized around β = 1 the entire ELBO term decreases with β.",
-          deep.check_fig2_elbo, "trained", trained=True),
+          deep.check_fig2_elbo, "trained", needs={FIG2}),
     Claim("fig2-tie-finite-optimum", "V, Fig. 2B", "We also calculate the TIE for the β-VAE at various β, which follows a "
-          "non-monotonic trend and has an optimal β.", deep.check_fig2_tie, "trained", trained=True),
+          "non-monotonic trend and has an optimal β.", deep.check_fig2_tie, "trained", needs={FIG2}),
     Claim("fig2-reconstruction-decreasing", "V, Fig. 2C", "[The reconstruction objective is] decreasing with β.",
-          deep.check_fig2_reconstruction, "trained", trained=True),
+          deep.check_fig2_reconstruction, "trained", needs={FIG2}),
     Claim("fig2-kl-decreasing", "V, Fig. 2D", "[The conditional independence loss is] decreasing with β.",
-          deep.check_fig2_kl, "trained", trained=True),
+          deep.check_fig2_kl, "trained", needs={FIG2}),
     Claim("fig3-elbo-max-near-1", "App. C, Fig. 3A", "Another simulation consistent with our findings: ELBO as a function "
-          "of β [maximised around β = 1].", deep.check_fig3_elbo, "trained", trained=True),
+          "of β [maximised around β = 1].", deep.check_fig3_elbo, "trained", needs={FIG3}),
     Claim("fig3-tie-nonmonotone", "App. C, Fig. 3B", "TIE as a function of β. Its minima over various random "
-          "initialization follow a non-monotonic trend.", deep.check_fig3_tie, "trained", trained=True),
+          "initialization follow a non-monotonic trend.", deep.check_fig3_tie, "trained", needs={FIG3}),
     Claim("fig3-reconstruction-decreasing", "App. C, Fig. 3C", "Reconstruction objective as a function of β "
-          "[decreasing].", deep.check_fig3_reconstruction, "trained", trained=True),
+          "[decreasing].", deep.check_fig3_reconstruction, "trained", needs={FIG3}),
     Claim("fig3-kl-decreasing", "App. C, Fig. 3D", "Conditional Independence Loss as a function of β [decreasing].",
-          deep.check_fig3_kl, "trained", trained=True),
+          deep.check_fig3_kl, "trained", needs={FIG3}),
     Claim("fig3-traversal-orthogonal", "App. C, Fig. 3E", "Reconstruction of the digits noticeably worsens with higher "
           "β, while units in the bottleneck encode for structured, orthogonal axes of motion [β = 1 vs β = 60].",
-          deep.check_fig3_traversal, "trained", trained=True),
+          deep.check_fig3_traversal, "trained", needs={FIG3}),
     Claim("appc-protocol", "V, App. C", "The experimental protocol (architecture, data, realizations, how the inference "
           "error is computed), as stated in Section V, Appendix C and the captions of Figs. 2-3.",
           protocol.check_appc_protocol, "protocol"),

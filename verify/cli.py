@@ -146,87 +146,26 @@ def configure_derive(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the summary as one JSON document")
 
 
-def derive_summary(doc, result, pdf_requested: bool) -> dict:
-    """The facts ``derive`` reports, as plain data (what ``--json`` prints)."""
-    from derivations.latex import verdict_counts
-    steps = [step for section in doc.sections for step in section.steps]
-    failing = [step.key for step in steps if not step.holds]
-    pdf_error = None
-    if result.engine and not result.compiled:
-        pdf_error = result.first_error or "the TeX engine failed (no error line in its log)"
-    return {
-        "command": "derive",
-        "ok": not failing and pdf_error is None,
-        "sections": len(doc.sections),
-        "steps": {"total": len(steps), "holding": len(steps) - len(failing), "failing": failing},
-        "comparisons": {"total": len(doc.comparisons), "by_verdict": verdict_counts(doc)},
-        "errata": len(doc.errata),
-        "outputs": {"tex": str(result.tex.resolve()), "errata": str(result.errata.resolve()),
-                    "pdf": str(result.pdf.resolve()) if result.pdf else None},
-        "pdf": {"requested": pdf_requested, "compiled": result.compiled, "engine": result.engine,
-                "error": pdf_error},
-    }
-
-
-def pdf_status(summary: dict) -> str:
-    pdf = summary["pdf"]
-    if pdf["compiled"]:
-        return f"wrote {summary['outputs']['pdf']} ({pdf['engine']})"
-    if not pdf["requested"]:
-        return "PDF not compiled (--no-pdf)"
-    if pdf["engine"] is None:
-        return "PDF not compiled (pdflatex not found on PATH)"
-    return f"PDF FAILED to compile: {pdf['error']}"
-
-
-def format_summary(summary: dict) -> str:
-    """The human-readable summary of ``derive``."""
-    steps = summary["steps"]
-    by_verdict = ", ".join(f"{verdict} {n}" for verdict, n in summary["comparisons"]["by_verdict"].items())
-    lines = [
-        f"derive: {summary['sections']} sections, {steps['holding']}/{steps['total']} steps hold",
-        f"comparisons: {summary['comparisons']['total']} ({by_verdict})",
-        f"errata: {summary['errata']}",
-        f"wrote {summary['outputs']['tex']}",
-        f"wrote {summary['outputs']['errata']}",
-        pdf_status(summary),
-    ]
-    if steps["failing"]:
-        lines.insert(1, "FAILING steps: " + ", ".join(steps["failing"]))
-    return "\n".join(lines)
-
-
-DERIVATION_PRECISION = {"derivation": "exact (SymPy symbolic algebra)",
-                        "counterexamples": "exact (SymPy, at random rational points)"}
-
-
 def run_derive(args: argparse.Namespace) -> int:
-    from derivations import document as document_module
-    from derivations import latex
+    from derivations.latex import ERRATA_NAME, PDF_NAME, TEX_NAME
+
+    from .derivation import DERIVATION_PRECISION, derivation_seeds, format_summary, write_derivation
+    from .output import current_command, dumps, started_at
 
     if args.out is None:
         raise UsageError("--out: required")
-    problem = output_dir_problem(args.out, (latex.TEX_NAME, latex.ERRATA_NAME, latex.PDF_NAME))
+    problem = output_dir_problem(args.out, (TEX_NAME, ERRATA_NAME, PDF_NAME))
     if problem:
         raise UsageError(f"--out: {problem}")
     out = Path(args.out)
-    doc = document_module.load_or_build()   # on-disk cache keyed by the derivation sources (BETAVAE_CACHE)
     prepare_output_dir(out)
-    from derivations.errata import COUNTEREXAMPLE_SEED
-
-    from .output import current_command, elapsed
-    from numerics.provenance import record
-    stamp = record(command=current_command(), seeds={"counterexample_points": COUNTEREXAMPLE_SEED},
-                   precision=DERIVATION_PRECISION, wall_time_seconds=elapsed())
     try:
-        result = latex.write(doc, out, compile_pdf=False if args.no_pdf else None, provenance=stamp)
+        summary = write_derivation(out, pdf=not args.no_pdf, command=tuple(current_command()),
+                                   started=started_at()).summary
     except OSError as exc:     # the permission check passed, the file system refused (read-only, /sys, quota)
         raise UsageError(f"--out: cannot write into '{out}': {exc.strerror or exc}") from None
-    summary = derive_summary(doc, result, pdf_requested=not args.no_pdf)
     if args.json:
-        from .output import dumps
-        print(dumps(summary, seeds={"counterexample_points": COUNTEREXAMPLE_SEED}, precision=DERIVATION_PRECISION,
-                    indent=2))
+        print(dumps(summary, seeds=derivation_seeds(), precision=DERIVATION_PRECISION, indent=2))
     else:
         print(format_summary(summary))
     failing = summary["steps"]["failing"]

@@ -4,18 +4,30 @@ The derivation document, the trained-network runs (Fig. 2, Fig. 3, the linear cr
 paper problem's curve are each computed the first time a check asks for them and reused by the
 others (four Fig. 2 claims read one training run).
 
+A check may read only the shared results its claim declares (``Claim.needs``): :meth:`AuditContext.declared`
+makes any other request fail, so that the audit's schedule (verify.audit) can rely on the declarations.
+
 >>> ctx = AuditContext()
 >>> ctx.protocol_name
 'reduced'
+>>> with ctx.declared(frozenset()):
+...     ctx.fig2()
+Traceback (most recent call last):
+verify.context.UndeclaredNeed: the check read 'fig2', which its claim does not declare in verify/catalogue.py
 """
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 from .ledger import note
+
+
+class UndeclaredNeed(RuntimeError):
+    """A check asked for a shared result its claim does not declare (a bug of the catalogue or of the check)."""
 
 
 def _default_document():
@@ -31,6 +43,20 @@ class AuditContext:
     progress: bool = False
     figures: dict = field(default_factory=dict)      # figure name -> path written
     _memo: dict = field(default_factory=dict)
+    _allowed: frozenset | None = None                # the running claim's needs (None: no claim running)
+
+    @contextlib.contextmanager
+    def declared(self, needs: frozenset):
+        """Within this block only the shared results in ``needs`` may be asked for."""
+        previous, self._allowed = self._allowed, frozenset(needs)
+        try:
+            yield
+        finally:
+            self._allowed = previous
+
+    def _asking(self, need: str) -> None:
+        if self._allowed is not None and need not in self._allowed:
+            raise UndeclaredNeed(f"the check read '{need}', which its claim does not declare in verify/catalogue.py")
 
     @property
     def protocol_name(self) -> str:
@@ -44,6 +70,7 @@ class AuditContext:
     # ---------------------------------------------------------------- shared results
     def document(self):
         from derivations.errata import COUNTEREXAMPLE_SEED
+        self._asking("document")
         note("precision", "derivation", "exact (SymPy symbolic algebra)")
         note("seeds", "counterexample_points", COUNTEREXAMPLE_SEED)
         return self.memo("document", self.document_provider)
@@ -54,6 +81,8 @@ class AuditContext:
         return comparisons_of(self.document(), equation_prefix)
 
     def fig2(self):
+        self._asking("fig2")
+
         def run():
             from deep import experiments, protocol
             proto = protocol.long_fig2() if self.deep else protocol.reduced_fig2()
@@ -61,6 +90,8 @@ class AuditContext:
         return self._noted_training("fig2", self.memo("fig2", run))
 
     def fig3(self):
+        self._asking("fig3")
+
         def run():
             from deep import experiments, protocol
             proto = protocol.long_fig3() if self.deep else protocol.reduced_fig3()
@@ -68,6 +99,8 @@ class AuditContext:
         return self._noted_training("fig3", self.memo("fig3", run))
 
     def crosscheck(self):
+        self._asking("crosscheck")
+
         def run():
             from deep import crosscheck
             from numerics.problems import paper_problem

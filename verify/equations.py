@@ -121,13 +121,12 @@ def configure(parser) -> None:
 
 def run(args) -> int:
     from derivations.document import load_or_build
-    from derivations.errata import COUNTEREXAMPLE_SEED
 
-    from .cli import DERIVATION_PRECISION
+    from .derivation import DERIVATION_PRECISION, derivation_seeds
     from .output import dumps
     rows = ledger(load_or_build())
     if args.json:
-        print(dumps(rows, seeds={"counterexample_points": COUNTEREXAMPLE_SEED}, precision=DERIVATION_PRECISION))
+        print(dumps(rows, seeds=derivation_seeds(), precision=DERIVATION_PRECISION))
     else:
         print(format_table(rows))
     return 0

@@ -40,6 +40,10 @@ def current_command() -> list[str]:
     return _COMMAND[0] if _COMMAND else []
 
 
+def started_at() -> float | None:
+    return _STARTED[0] if _STARTED else None
+
+
 def elapsed(started: float | None = None) -> float:
     start = started if started is not None else (_STARTED[0] if _STARTED else time.perf_counter())
     return time.perf_counter() - start

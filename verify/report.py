@@ -1,6 +1,7 @@
 """The audit's outputs: the verdict table (stdout), ``claims.json`` and ``report.md``.
 
-Everything here is formatting of an :class:`verify.audit.AuditResult`; no verdict is decided here.
+Everything here is formatting of an :class:`verify.audit.AuditResult` (the record of a claim included);
+no verdict is decided here.
 
 >>> format_table([{"id": "prop4", "verdict": "confirmed", "evidence": "holds"}]).splitlines()[0].split()
 ['claim', 'verdict', 'evidence']
@@ -10,11 +11,37 @@ from __future__ import annotations
 import json
 import shlex
 
+from numerics import provenance
+
 VERDICT_ORDER = ("confirmed", "qualified", "corrected", "refuted", "not-checked", "error")
 
 
+def claim_record(r) -> dict:
+    """One :class:`verify.audit.ClaimResult` as its claims.json record."""
+    c, o = r.claim, r.outcome
+    rec = {"id": c.id, "section": c.section, "statement": c.statement, "verdict": r.verdict,
+           "evidence": o.evidence if o else f"the check crashed: {r.error}", "test": c.test, "kind": c.kind,
+           "seconds": round(r.seconds, 3),
+           "provenance": provenance.record(command=list(r.command), seeds=r.used["seeds"],
+                                           precision=r.used["precision"], wall_time_seconds=r.seconds)}
+    if o:
+        rec["steps"] = [{"name": s.name, "holds": s.holds, "detail": s.detail, "equation": s.equation,
+                         "role": s.role} for s in o.steps]
+        for key in ("counterexample", "erratum", "condition", "reason", "protocol"):
+            value = getattr(o, key)
+            if value:
+                rec[key] = value
+        if o.figures:
+            rec["figures"] = list(o.figures)
+        if o.data:
+            rec["data"] = o.data
+    else:
+        rec["error"] = r.error
+    return rec
+
+
 def records(result) -> list[dict]:
-    return [r.record() for r in result.results]
+    return [claim_record(r) for r in result.results]
 
 
 def claims_json(result) -> str:
@@ -26,16 +53,13 @@ def claims_json(result) -> str:
 def run_record(result) -> dict:
     """run.json: the audit's options and counts, and one provenance record for the whole run
     (seeds and precision: the union of what the checks noted)."""
-    from numerics import provenance
-
-    from .output import current_command
     seeds, precision = {}, {}
     for r in result.results:
         seeds.update(r.used["seeds"])
         precision.update(r.used["precision"])
     return {"options": result.options, "counts": result.counts(), "versions": result.versions,
             "wall_time_seconds": round(result.wall_time, 2),
-            "provenance": provenance.record(command=current_command(), seeds=dict(sorted(seeds.items())),
+            "provenance": provenance.record(command=list(result.command), seeds=dict(sorted(seeds.items())),
                                             precision=dict(sorted(precision.items())),
                                             wall_time_seconds=result.wall_time)}
 
@@ -91,7 +115,6 @@ def equations_markdown(rows, recs) -> list[str]:
 
 
 def report_markdown(result, *, figures: dict, derivation_files: list[str], equations: list[dict] | None = None) -> str:
-    from .output import current_command
     recs = records(result)
     opts, vers = result.options, result.versions
     out = ["# Audit of “A Closer Look at Disentangling in β-VAE” (Sikka, Zhong, Yin, Pehlevan, Asilomar 2019)", "",
@@ -100,7 +123,7 @@ def report_markdown(result, *, figures: dict, derivation_files: list[str], equat
            "(`pytest -m claims` for all of them, or the test named per claim). Verdicts: **confirmed**; **refuted** "
            "(with a counterexample); **corrected** (holds once the named erratum is fixed); **qualified** (holds "
            "only under the stated condition); **not-checked** (with the reason); **error** (the check crashed).", "",
-           "Command: `" + shlex.join(["betavae-audit", *current_command()]) + "`.  ",
+           "Command: `" + shlex.join(["betavae-audit", *result.command]) + "`.  ",
            "Run: " + ", ".join(f"{k} = {v}" for k, v in opts.items()) + ".  ",
            "Versions: " + ", ".join(f"{k} {v}" for k, v in vers.items()) + ".", "",
            "## Verdicts", "", "| claim | section | verdict | decided by |", "|---|---|---|---|"]
