@@ -227,7 +227,7 @@ def test_unwritable_directory_is_a_usage_error(sandbox, capsys, monkeypatch):
     target.mkdir()
     before = all_files(sandbox)
     real_access = os.access
-    monkeypatch.setattr(cli.os, "access", lambda p, mode: False if Path(p) == target else real_access(p, mode))
+    monkeypatch.setattr(os, "access", lambda p, mode: False if Path(p) == target else real_access(p, mode))
     status = cli.main(["derive", "--out", str(target)])
     captured = capsys.readouterr()
     assert_one_line_usage_error(status, captured.out, captured.err, "error: --out: directory")
@@ -254,11 +254,16 @@ def test_version_and_help_exit_0(capsys):
     assert "--out DIR" in capsys.readouterr().out
 
 
-def test_parser_is_built_from_the_command_registry():
-    extra = cli.Command("noop", "does nothing", lambda parser: None, lambda args: 0)
-    parser = cli.build_parser(cli.COMMANDS + (extra,))
-    args = parser.parse_args(["noop"])
-    assert args.run(args) == 0
+def test_parser_is_built_from_the_command_registry(monkeypatch):
+    import types
+    noop = types.ModuleType("noop_command")
+    noop.configure = lambda parser: parser.add_argument("--level", type=int, default=0)
+    noop.run = lambda args, invocation: 40 + args.level + len(invocation.command)
+    monkeypatch.setitem(sys.modules, "noop_command", noop)
+    parser = cli.build_parser(cli.COMMANDS + (cli.Command("noop", "does nothing", "noop_command"),))
+    args = parser.parse_args(["noop", "--level", "1"])
+    from verify.output import Invocation
+    assert args.run(args, Invocation(("noop", "--level", "1"))) == 44
 
 
 @pytest.mark.latex

@@ -113,20 +113,3 @@ def format_table(rows) -> str:
         counts[r["status"]] = counts.get(r["status"], 0) + 1
     lines.append(f"{len(rows)} equations: " + ", ".join(f"{s} {n}" for s, n in sorted(counts.items())))
     return "\n".join(lines)
-
-
-def configure(parser) -> None:
-    parser.add_argument("--json", action="store_true", help="print the ledger as one JSON list")
-
-
-def run(args) -> int:
-    from derivations.document import load_or_build
-
-    from .derivation import DERIVATION_PRECISION, derivation_seeds
-    from .output import dumps
-    rows = ledger(load_or_build())
-    if args.json:
-        print(dumps(rows, seeds=derivation_seeds(), precision=DERIVATION_PRECISION))
-    else:
-        print(format_table(rows))
-    return 0

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import shlex
 
-from numerics import provenance
+from numerics.artifacts import jsonable, record
 
 VERDICT_ORDER = ("confirmed", "qualified", "corrected", "refuted", "not-checked", "error")
 
@@ -22,7 +22,7 @@ def claim_record(r) -> dict:
     rec = {"id": c.id, "section": c.section, "statement": c.statement, "verdict": r.verdict,
            "evidence": o.evidence if o else f"the check crashed: {r.error}", "test": c.test, "kind": c.kind,
            "seconds": round(r.seconds, 3),
-           "provenance": provenance.record(command=list(r.command), seeds=r.used["seeds"],
+           "provenance": record(command=list(r.command), seeds=r.used["seeds"],
                                            precision=r.used["precision"], wall_time_seconds=r.seconds)}
     if o:
         rec["steps"] = [{"name": s.name, "holds": s.holds, "detail": s.detail, "equation": s.equation,
@@ -46,8 +46,7 @@ def records(result) -> list[dict]:
 
 def claims_json(result) -> str:
     """The list of claim records (each with its provenance), as strict JSON (inf as "inf", never NaN)."""
-    from .output import strict
-    return json.dumps(strict(records(result)), indent=1, ensure_ascii=False, allow_nan=False, default=str) + "\n"
+    return json.dumps(jsonable(records(result)), indent=1, ensure_ascii=False, allow_nan=False) + "\n"
 
 
 def run_record(result) -> dict:
@@ -59,7 +58,7 @@ def run_record(result) -> dict:
         precision.update(r.used["precision"])
     return {"options": result.options, "counts": result.counts(), "versions": result.versions,
             "wall_time_seconds": round(result.wall_time, 2),
-            "provenance": provenance.record(command=list(result.command), seeds=dict(sorted(seeds.items())),
+            "provenance": record(command=list(result.command), seeds=dict(sorted(seeds.items())),
                                             precision=dict(sorted(precision.items())),
                                             wall_time_seconds=result.wall_time)}
 

@@ -5,6 +5,9 @@ Writes ``DIR/claims.json``, ``DIR/report.md``, ``DIR/equations.json`` (the ledge
 end, so re-running into the same DIR replaces the report atomically and an interrupted run leaves the
 previous one intact. Exit status: 0 when the audit ran (whatever the verdicts), 1 when a check
 crashed (the others still ran and are reported), 2 for bad usage.
+
+>>> _parse_only("prop4, prop1")
+['prop4', 'prop1']
 """
 from __future__ import annotations
 
@@ -14,6 +17,8 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
+
+from .usage import UsageError, output_dir_problem
 
 DEFAULT_OUT = "audit-out"
 
@@ -28,8 +33,7 @@ def configure(parser) -> None:
 
 
 def _parse_only(text):
-    from .catalogue import ids
-    from .cli import UsageError
+    from ..catalogue import ids
     if text is None:
         return None
     wanted = [t.strip() for t in text.split(",") if t.strip()]
@@ -53,9 +57,8 @@ def _swap_in(tmp: Path, out: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def run(args) -> int:
-    from .catalogue import CLAIMS
-    from .cli import UsageError, output_dir_problem
+def run(args, invocation) -> int:
+    from ..catalogue import CLAIMS
 
     if args.list:
         for c in CLAIMS:
@@ -81,7 +84,7 @@ def run(args) -> int:
     os.umask(umask)
     os.chmod(tmp, 0o777 & ~umask)     # mkdtemp's 0700 would otherwise become the report directory's mode
     try:
-        return _run_into(args, only, tmp, out)
+        return _run_into(args, invocation, only, tmp, out)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
@@ -90,7 +93,7 @@ def run(args) -> int:
 def _equation_ledger(ctx):
     """The ledger of equations (1)-(61) from the document the equation claims read; None, with a warning, when the
     document cannot be had: the verdicts stand without it."""
-    from .equations import ledger
+    from ..equations import ledger
     try:
         with ctx.declared(frozenset({"document"})):
             return ledger(ctx.document())
@@ -99,14 +102,14 @@ def _equation_ledger(ctx):
         return None
 
 
-def _run_into(args, only, tmp: Path, out: Path) -> int:
-    from . import report
-    from .audit import run_audit
-    from .context import AuditContext
-    from .derivation import DERIVATION_PRECISION, DerivationJob, derivation_seeds
-    from .output import current_command, dumps
+def _run_into(args, invocation, only, tmp: Path, out: Path) -> int:
+    from .. import report
+    from ..audit import run_audit
+    from ..context import AuditContext
+    from ..derivation import DERIVATION_PRECISION, DerivationJob, derivation_seeds
+    from ..output import dumps
 
-    command = tuple(current_command())
+    command = invocation.command
     derivation_dir = tmp / "derivation"
     derivation = DerivationJob(derivation_dir, command)
     ctx = AuditContext(figures_dir=tmp / "figures", deep=args.deep, progress=sys.stderr.isatty() and not args.json,
@@ -124,7 +127,7 @@ def _run_into(args, only, tmp: Path, out: Path) -> int:
     derivation_files = sorted(p.name for p in derivation_dir.glob("*") if p.suffix in (".tex", ".pdf", ".json"))
     ledger_rows = _equation_ledger(ctx)
     if ledger_rows is not None:
-        (tmp / "equations.json").write_text(dumps(ledger_rows, seeds=derivation_seeds(),
+        (tmp / "equations.json").write_text(dumps(ledger_rows, invocation, seeds=derivation_seeds(),
                                                   precision=DERIVATION_PRECISION) + "\n", encoding="utf-8")
     (tmp / "claims.json").write_text(report.claims_json(result), encoding="utf-8")
     (tmp / "run.json").write_text(json.dumps(report.run_record(result), indent=1) + "\n", encoding="utf-8")

@@ -1,0 +1,82 @@
+"""``stationary``: the full stationarity system (eq. 23 with eq. 22) solved from random starts, classified by the
+Hessian, for small problems (N <= 10, k <= 3).
+
+>>> import argparse
+>>> parser = argparse.ArgumentParser()
+>>> configure(parser)
+>>> parser.parse_args(["--beta", "2", "--problem", "fig3"]).solver_seed
+0
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..output import dumps
+from .problem_options import (add_problem_arguments, print_problem_warnings, problem_flag, problem_input,
+                              problem_seeds, resolve_problem, warn_at_thresholds)
+from .usage import UsageError
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--beta", required=True, metavar="B", help="beta > 0")
+    parser.add_argument("--starts", type=int, default=24, metavar="S",
+                        help="random starts (default 24); the known stationary points, jittered, are added as "
+                             "further starts, so the output counts more")
+    parser.add_argument("--solver-seed", type=int, default=0, metavar="S", help="seed of the random starts (default 0)")
+    add_problem_arguments(parser)
+
+
+def run(args, invocation) -> int:
+    import math
+
+    import numpy as np
+
+    from numerics.stationary import BETA_RANGE, format_result, solve_stationary
+
+    try:
+        beta = float(args.beta)
+    except ValueError:
+        raise UsageError(f"--beta: expected a number, got '{args.beta}'") from None
+    if not math.isfinite(beta) or beta <= 0:
+        raise UsageError(f"--beta: must be a finite number > 0, got {args.beta}")
+    if not BETA_RANGE[0] <= beta <= BETA_RANGE[1]:
+        raise UsageError(f"--beta: the full stationarity solver needs {BETA_RANGE[0]:g} <= beta <= {BETA_RANGE[1]:g} "
+                         f"(float64 conditioning), got {args.beta}; 'curve --betas {args.beta}' gives the closed-form "
+                         "optimum there")
+    if args.solver_seed < 0:
+        raise UsageError(f"--solver-seed: must be a non-negative integer, got {args.solver_seed}")
+    if not 1 <= args.starts <= 10_000:
+        raise UsageError(f"--starts: must be between 1 and 10000, got {args.starts}")
+    if args.problem in (None, "paper") and args.mixing is None and args.random is None:
+        raise UsageError("--problem: the full stationarity solver handles N <= 10, k <= 3; the paper's problem "
+                         "(N=128) is too large; use --problem fig3, --mixing FILE or --random NxK")
+    problem = resolve_problem(args)
+    try:
+        result = solve_stationary(problem.A, beta, starts=args.starts, seed=args.solver_seed)
+    except ValueError as err:
+        raise UsageError(f"{problem_flag(args)}: {' '.join(str(err).split())}") from None
+    print_problem_warnings(problem, args)
+    warn_at_thresholds([beta], 1.0 + np.linalg.svd(problem.A, compute_uv=False) ** 2)
+    if not result.closed_form_found:
+        print(f"warning: none of {result.n_starts} starts converged to the closed-form optimum (the best point "
+              f"found is {result.best_gap:.3g} below its objective); raise --starts or change --solver-seed",
+              file=sys.stderr)
+    if args.json:
+        print(dumps({
+            "beta": result.beta, "N": result.N, "k": result.k, "closed_form_objective": result.closed_form_objective,
+            "closed_form_found": result.closed_form_found, "closed_form_is_best": result.closed_form_is_best,
+            "best_gap": result.best_gap, "kinds": result.kinds(), "n_starts": result.n_starts,
+            "n_converged": result.n_converged, "wall_time": result.wall_time,
+            "points": [{"objective": p.objective, "kind": p.kind, "grad_norm": p.grad_norm,
+                        "dtd_spectrum": list(p.dtd_spectrum), "is_closed_form": p.is_closed_form,
+                        "hessian": {"largest": p.hessian.largest, "smallest": p.hessian.smallest,
+                                    "positive": p.hessian.n_positive, "negative": p.hessian.n_negative,
+                                    "near_zero": p.hessian.n_near_zero, "symmetry": p.hessian.n_symmetry}}
+                       for p in result.points]},
+            invocation, seeds={**problem_seeds(args), "solver_starts": args.solver_seed},
+            precision={"solver": "float64 (scipy.optimize, Newton polish)", "closed_form": "float64 (numpy)"},
+            inputs=problem_input(problem)))
+    else:
+        print(problem.description)
+        print(format_result(result))
+    return 0
