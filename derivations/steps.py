@@ -1,6 +1,6 @@
 """Proof records: each derivation step states ``lhs = rhs`` and how it was checked.
 
-A :class:`Step` is only created through :func:`prove`, which computes the
+A :class:`ProofStep` is only created through :func:`prove`, which computes the
 residual ``lhs - rhs`` with SymPy and records whether it vanished. Nothing is
 asserted by hand: a step that does not hold is recorded as not holding, and the
 test suite fails on it.
@@ -28,7 +28,7 @@ def concrete_method(n: int, kk: int) -> str:
 
 
 @dataclass(frozen=True)
-class Step:
+class ProofStep:
     key: str
     title: str
     lhs: sp.Basic
@@ -94,17 +94,17 @@ def _default_simplify(expr):
 
 
 def record(key: str, title: str, lhs, rhs, residual, method: str = "", *, equation: str | None = None,
-           note: str = "") -> Step:
+           note: str = "") -> ProofStep:
     """Record a claim whose residual was computed by a specialised routine (e.g. log-densities)."""
-    return Step(key=key, title=title, lhs=sp.sympify(lhs), rhs=sp.sympify(rhs), method=method,
+    return ProofStep(key=key, title=title, lhs=sp.sympify(lhs), rhs=sp.sympify(rhs), method=method,
                 holds=is_zero(residual), residual=residual, equation=equation, note=note)
 
 
 def prove(key: str, title: str, lhs, rhs, method: str = "", *, equation: str | None = None,
-          note: str = "", simplifier: Callable = None) -> Step:
+          note: str = "", simplifier: Callable = None) -> ProofStep:
     """Record the claim lhs = rhs together with the residual SymPy computed for it."""
     res = residual_of(lhs, rhs, simplifier)
-    return Step(key=key, title=title, lhs=sp.sympify(lhs), rhs=sp.sympify(rhs),
+    return ProofStep(key=key, title=title, lhs=sp.sympify(lhs), rhs=sp.sympify(rhs),
                 method=method, holds=is_zero(res), residual=res, equation=equation, note=note)
 
 
@@ -115,9 +115,9 @@ class Section:
     key: str
     title: str
     intro: str = ""
-    steps: list[Step] = field(default_factory=list)
+    steps: list[ProofStep] = field(default_factory=list)
 
-    def add(self, step: Step) -> Step:
+    def add(self, step: ProofStep) -> ProofStep:
         self.steps.append(step)
         return step
 

@@ -1,21 +1,44 @@
-"""The runnable examples in the module docstrings."""
+"""Every module of the four packages carries a runnable example in its docstrings.
+
+``pytest --doctest-modules`` (set in pyproject.toml) runs the examples of every module it collects, but it
+cannot tell a module without any example from one whose examples passed: this test can. Modules whose name
+starts with an underscore (package markers, the entry point ``verify/__main__.py``, the ``_generated*.py``
+written by ``derivations.codegen``) are exempt; examples marked ``+SKIP`` do not count.
+"""
 import doctest
 import importlib
+from pathlib import Path
 
 import pytest
 
-MODULES = ["derivations.symbols", "derivations.steps", "derivations.gaussian", "derivations.explicit",
-           "derivations.inference_error", "derivations.closed_form", "derivations.stationarity",
-           "derivations.objective", "derivations.printed", "derivations.codegen", "derivations.posterior",
-           "numerics.optimum", "numerics.curve", "numerics.problems", "numerics.stationary", "numerics.highprec",
-           "verify.outcome", "verify.strategies", "verify.hunt", "verify.properties", "verify.checks_deep",
-           "verify.checks_protocol", "verify.report", "verify.catalogue", "verify.context", "verify.cli", "verify.audit",
-           "numerics.provenance", "verify.output", "verify.ledger", "derivations.appendix_bc", "derivations.notation",
-           "verify.equations"]
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ("verify", "derivations", "numerics", "deep")
+
+#: modules that have no runnable example yet (each should get one; a new module must not join this list)
+WITHOUT_AN_EXAMPLE_YET = {
+    "verify.checks_equations", "verify.checks_propositions", "verify.checks_tractable",
+    "verify.crosscheck_command", "verify.numeric_commands", "verify.train_command", "derivations.comparison",
+    "derivations.errata", "numerics.figures", "deep.evaluate", "deep.linear_plot",
+    "deep.plots",
+    "verify.commands.crosscheck", "verify.commands.train",  # verify.crosscheck_command, verify.train_command moved
+}
 
 
-@pytest.mark.parametrize("name", MODULES)
-def test_docstring_examples(name):
-    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
-    assert result.failed == 0
-    assert result.attempted > 0, f"{name} has no runnable example"
+def public_modules() -> list[str]:
+    names = []
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            relative = path.relative_to(ROOT).with_suffix("")
+            if not relative.name.startswith("_"):  # package markers, the entry point, generated modules
+                names.append(".".join(relative.parts))
+    return names
+
+
+def runnable_examples(name: str) -> int:
+    tests = doctest.DocTestFinder().find(importlib.import_module(name))
+    return sum(1 for test in tests for example in test.examples if not example.options.get(doctest.SKIP))
+
+
+@pytest.mark.parametrize("name", [n for n in public_modules() if n not in WITHOUT_AN_EXAMPLE_YET])
+def test_module_has_a_runnable_example(name):
+    assert runnable_examples(name) > 0, f"{name} has no runnable example in its docstrings"

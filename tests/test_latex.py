@@ -1,4 +1,4 @@
-"""LaTeX rendering, errata JSON and atomic writing (derivations.latex), on a small synthetic document.
+"""LaTeX rendering, errata JSON and atomic writing (derivations.latex and its parts), on a small synthetic document.
 
 The synthetic document holds what the real one may hold: a failing step, long sums, an expression
 too large to print, explicit matrices, matrix expressions, comparisons whose forms are tuples,
@@ -15,7 +15,11 @@ import shutil
 import pytest
 import sympy as sp
 
-from derivations import latex
+from derivations import atomic_file, latex, latex_engine
+from derivations.errata_json import errata_json
+from derivations.latex_document import render
+from derivations.latex_math import LINE_CHARS, MAX_OPS_TO_PRINT, operation_count, typeset
+from derivations.latex_text import escape_text, escape_tt, tt_block
 from derivations.comparison import Comparison
 from derivations.document import Document
 from derivations.steps import Section, prove
@@ -80,28 +84,28 @@ def document() -> Document:
 
 @pytest.fixture(scope="module")
 def tex(document) -> str:
-    return latex.render(document)
+    return render(document)
 
 
 # ----------------------------------------------------------------------------- escaping
 
 @pytest.mark.parametrize("char", list(TEX_SPECIALS))
 def test_every_tex_special_is_escaped(char):
-    assert latex.escape_text(f"a{char}b") != f"a{char}b"
-    assert latex.escape_text(f"a{char}b").isascii()
+    assert escape_text(f"a{char}b") != f"a{char}b"
+    assert escape_text(f"a{char}b").isascii()
     if char not in "<>|\"":  # the typewriter font has these four glyphs in their ASCII slots
-        assert latex.escape_tt(f"a{char}b") == f"a{{\\char{ord(char)}}}b"
+        assert escape_tt(f"a{char}b") == f"a{{\\char{ord(char)}}}b"
 
 
 def test_unicode_from_the_paper_becomes_ascii_latex():
-    out = latex.escape_text(PAPER_UNICODE)
+    out = escape_text(PAPER_UNICODE)
     assert out.isascii()
     assert r"\beta" in out and r"\sigma" in out and r"\mu" in out and r"\times" in out
     assert "[U+1F600]" in out  # no ASCII equivalent: written as its code point
 
 
 def test_typewriter_block_keeps_lines_and_tolerates_blank_lines():
-    block = latex.tt_block("first_line\n\n[second]")
+    block = tt_block("first_line\n\n[second]")
     assert block.count(r"\\\relax") == 2
     assert r"\mbox{}" in block and "{\\char95}" in block
 
@@ -110,24 +114,24 @@ def test_typewriter_block_keeps_lines_and_tolerates_blank_lines():
 
 def test_long_sum_is_broken_into_lines():
     long_sum = sp.Add(*sp.symbols("z0:80"))
-    shown = latex.typeset(long_sum)
+    shown = typeset(long_sum)
     assert len(shown.lines) > 3
-    assert all(len(line) <= latex.LINE_CHARS for line in shown.lines)
+    assert all(len(line) <= LINE_CHARS for line in shown.lines)
 
 
 def test_large_expression_is_replaced_by_its_operation_count(document, tex):
     huge_step = next(s for s in document.sections[0].steps if s.key == "syn.huge")
-    ops = latex.operation_count(huge_step.lhs)
-    assert ops > latex.MAX_OPS_TO_PRINT
+    ops = operation_count(huge_step.lhs)
+    assert ops > MAX_OPS_TO_PRINT
     assert f"{ops} and {ops} operations, shown in the source" in tex
     assert "h_{1199}" not in tex
 
 
 def test_operation_count_of_containers():
     a = sp.Symbol("a")
-    assert latex.operation_count(None) == 0
-    assert latex.operation_count("text") == 0
-    assert latex.operation_count([a + 1, (a * 2, sp.Matrix([[a - 1]]))]) == 3
+    assert operation_count(None) == 0
+    assert operation_count("text") == 0
+    assert operation_count([a + 1, (a * 2, sp.Matrix([[a - 1]]))]) == 3
 
 
 # ----------------------------------------------------------------------------- document
@@ -140,12 +144,12 @@ def test_render_is_standalone_ascii(tex):
 
 def test_render_has_every_section_step_and_comparison(document, tex):
     for section in document.sections:
-        assert latex.escape_text(section.title) in tex
+        assert escape_text(section.title) in tex
         for step in section.steps:
-            assert latex.escape_text(step.title, breakable=True) in tex
-            assert latex.escape_tt(step.key) in tex
+            assert escape_text(step.title, breakable=True) in tex
+            assert escape_tt(step.key) in tex
     for comparison in document.comparisons:
-        assert f"Eq.~({latex.escape_text(comparison.equation)})" in tex
+        assert f"Eq.~({escape_text(comparison.equation)})" in tex
 
 
 def stephead_lines(tex: str) -> dict[str, str]:
@@ -175,7 +179,7 @@ def test_errata_section_lists_only_errata(document, tex):
 
 
 def test_render_without_comparisons():
-    tex = latex.render(Document(synthetic_document().sections, ()))
+    tex = render(Document(synthetic_document().sections, ()))
     assert "No comparisons between printed and derived equations were recorded" in tex
     assert "No comparison has the verdict" in tex
 
@@ -183,7 +187,7 @@ def test_render_without_comparisons():
 # ----------------------------------------------------------------------------- errata JSON
 
 def test_errata_json_has_one_entry_per_erratum_with_all_keys(document):
-    entries = latex.errata_json(document)
+    entries = errata_json(document)
     assert len(entries) == sum(c.verdict == "erratum" for c in document.comparisons) == 2
     for entry in entries:
         assert set(entry) == ERRATA_KEYS
@@ -192,6 +196,16 @@ def test_errata_json_has_one_entry_per_erratum_with_all_keys(document):
     assert scalar["printed_latex"] == r"\frac{2 \beta}{a}"
     assert tuple_["corrected"] is None and tuple_["corrected_latex"] is None
     json.dumps(entries)  # serialisable
+
+
+
+def test_provenance_is_stamped_on_every_erratum_and_stated_once_in_the_document(tmp_path, document):
+    record = {"versions": {"sympy": "1.0", "numpy": "2.0"}, "precision": {"derivation": "exact"}}
+    result = latex.write(document, tmp_path, compile_pdf=False, provenance=record)
+    entries = json.loads(result.errata.read_text(encoding="utf-8"))
+    assert entries == errata_json(document, record)
+    assert len(entries) == 2 and all(entry["provenance"] == record for entry in entries)
+    assert result.tex.read_text(encoding="ascii").count("Built with sympy 1.0; arithmetic: derivation exact.") == 1
 
 
 # ----------------------------------------------------------------------------- writing
@@ -203,13 +217,13 @@ def test_write_without_pdf_is_atomic_and_removes_a_stale_pdf(tmp_path, document)
     result = latex.write(document, out, compile_pdf=False)
     assert sorted(p.name for p in out.iterdir()) == [latex.TEX_NAME, latex.ERRATA_NAME]
     assert result.pdf is None and not result.compiled and result.engine is None
-    assert result.tex.read_text(encoding="ascii") == latex.render(document)
-    assert json.loads(result.errata.read_text(encoding="utf-8")) == latex.errata_json(document)
+    assert result.tex.read_text(encoding="ascii") == render(document)
+    assert json.loads(result.errata.read_text(encoding="utf-8")) == errata_json(document)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["new"]
 
 
 def test_write_requiring_a_missing_engine_writes_nothing(tmp_path, document, monkeypatch):
-    monkeypatch.setattr(latex, "find_engine", lambda: None)
+    monkeypatch.setattr(latex_engine, "find_engine", lambda: None)
     with pytest.raises(latex.EngineMissing):
         latex.write(document, tmp_path / "out", compile_pdf=True)
     assert not (tmp_path / "out").exists()
@@ -221,9 +235,9 @@ def test_failed_atomic_write_leaves_no_temporary_file(tmp_path, monkeypatch):
 
     def broken_replace(src, dst):
         raise OSError("simulated")
-    monkeypatch.setattr(latex.os, "replace", broken_replace)
+    monkeypatch.setattr(atomic_file.os, "replace", broken_replace)
     with pytest.raises(OSError):
-        latex.atomic_write_bytes(target, b"new")
+        atomic_file.atomic_write_bytes(target, b"new")
     assert [p.name for p in tmp_path.iterdir()] == ["file.txt"]
     assert target.read_text() == "old"
 
