@@ -15,12 +15,9 @@ from hypothesis import strategies as st
 
 from . import properties as P
 from . import strategies as S
-from .hunt import Hunt, hunt
+from .hunt import CHEAP, HIGH_PRECISION, SOLVER_EXAMPLES, describe, hunt, hunt_step, plain
 from .ledger import note
 from .outcome import Step, confirmed, refuted
-
-# example budgets of the default profile (x10 with BETAVAE_HYPOTHESIS_PROFILE=thorough)
-CHEAP, HIGH_PRECISION, SOLVER_EXAMPLES = 200, 60, 5
 
 
 class _CachedSolver(P.Solver):
@@ -41,30 +38,10 @@ SOLVER = _CachedSolver(starts=8, seed=0)
 small_matrices = S.mixing_matrices(max_n=4, max_k=2)
 
 
-def _describe(h: Hunt) -> str:
-    if not h.found:
-        return f"no violation in {h.examples} random instances"
-    return f"violated; shrunk counterexample {_plain(h.counterexample)}: {h.detail}"
-
-
-def _plain(x):
-    if isinstance(x, np.ndarray):
-        return x.tolist()
-    if isinstance(x, tuple):
-        return tuple(_plain(v) for v in x)
-    if isinstance(x, list):
-        return [_plain(v) for v in x]
-    return x
-
-
-def _step(name, h: Hunt, equation, role="claim") -> Step:
-    return Step(name, not h.found, _describe(h), equation, role)
-
-
 def _first_counterexample(steps_hunts):
     for step, h in steps_hunts:
         if h.found:
-            return {"step": step.name, "instance": _plain(h.counterexample), "values": h.detail}
+            return {"step": step.name, "instance": plain(h.counterexample), "values": h.detail}
     return None
 
 
@@ -111,18 +88,18 @@ def check_prop1(ctx):
         return P.prop1_identity(A, b, constant_slope=slope)
     h5 = hunt(at_beta, printed, max_examples=HIGH_PRECISION)
     pairs = [
-        (_step("L*(beta) non-increasing at the closed-form optimum (full objective, every constant)", h1, "eq. 10"), h1),
-        (_step("dL*/dbeta = -KL* (both one-sided derivatives, mpmath at 50 digits)", h2, "eq. 10"), h2),
-        (_step(f"L*(beta) non-increasing at the optimum of the general solver ({SOLVER.name}, N <= 4, k <= 2)", h3,
+        (hunt_step("L*(beta) non-increasing at the closed-form optimum (full objective, every constant)", h1, "eq. 10"), h1),
+        (hunt_step("dL*/dbeta = -KL* (both one-sided derivatives, mpmath at 50 digits)", h2, "eq. 10"), h2),
+        (hunt_step(f"L*(beta) non-increasing at the optimum of the general solver ({SOLVER.name}, N <= 4, k <= 2)", h3,
                "eq. 10"), h3),
-        (_step("the general solver's best stationary point attains the closed-form L*", h4, "eq. 23", "support"), h4),
+        (hunt_step("the general solver's best stationary point attains the closed-form L*", h4, "eq. 23", "support"), h4),
     ]
     # Proposition 1 is about the objective (6); eq. (21) as printed is eq21's own claim. Here the 50-digit route must
     # see eq. (21)'s dropped constant exactly when the derivation says it depends on beta: two routes that agree.
     beta_dependent = bool(sp.sympify(slope_expr) != 0)
     printed_step = Step("the 50-digit route finds dL*/dbeta != -KL* for eq. (21) as printed exactly when its dropped "
                         "constant depends on beta (derivation)", h5.found == beta_dependent,
-                        _describe(h5) + f"; derived - printed = {constant}, d/dbeta = {slope_expr}", "eq. 21",
+                        describe(h5) + f"; derived - printed = {constant}, d/dbeta = {slope_expr}", "eq. 21",
                         role="support")
     steps = [s for s, _ in pairs] + [printed_step]
     cx = _first_counterexample(pairs)
@@ -133,7 +110,7 @@ def check_prop1(ctx):
         "to 50 digits, at the closed form and at the solver's optima. " + (
             f"(Eq. (21) as printed drops the constant {constant}, which depends on beta, so for it dL*/dbeta = -KL* - "
             f"{slope_expr}: that is eq. (21)'s qualification, claim eq21, not Proposition 1's; hypothesis example: "
-            f"{_plain(h5.counterexample)}.)" if beta_dependent else
+            f"{plain(h5.counterexample)}.)" if beta_dependent else
             f"(Eq. (21) as printed drops the constant {constant}, free of beta: eq. (10) holds for it too.)"),
         steps, data={"printed_21_counterexample": h5.detail})
 
@@ -150,11 +127,11 @@ def check_prop2(ctx):
     hrs = hunt(small_pairs, lambda x: P.prop2_reconstruction_nonincreasing(x[0], *x[1], model=SOLVER),
                max_examples=SOLVER_EXAMPLES)
     pairs = [
-        (_step("KL* non-increasing in beta (closed form)", hk, "eq. 12"), hk),
-        (_step("reconstruction* non-increasing in beta (closed form)", hr, "eq. 13"), hr),
-        (_step("dKL*/dbeta <= 0 and d recon*/dbeta <= 0 on both sides (mpmath, 50 digits)", hd, "eqs. 12-13"), hd),
-        (_step("KL* non-increasing at the general solver's optima", hks, "eq. 12"), hks),
-        (_step("reconstruction* non-increasing at the general solver's optima", hrs, "eq. 13"), hrs),
+        (hunt_step("KL* non-increasing in beta (closed form)", hk, "eq. 12"), hk),
+        (hunt_step("reconstruction* non-increasing in beta (closed form)", hr, "eq. 13"), hr),
+        (hunt_step("dKL*/dbeta <= 0 and d recon*/dbeta <= 0 on both sides (mpmath, 50 digits)", hd, "eqs. 12-13"), hd),
+        (hunt_step("KL* non-increasing at the general solver's optima", hks, "eq. 12"), hks),
+        (hunt_step("reconstruction* non-increasing at the general solver's optima", hrs, "eq. 13"), hrs),
     ]
     return _verdict(pairs, "KL* and the reconstruction term are non-increasing in beta at every optimum examined "
                            "(closed form, solver, and high-precision one-sided derivatives).")
@@ -169,9 +146,9 @@ def check_prop3(ctx):
     hs = hunt(st.tuples(small_matrices, S.betas(-2, 2.5)),
               lambda x: P.prop3_elbo_max_at_one(x[0], x[1], model=SOLVER), max_examples=SOLVER_EXAMPLES)
     pairs = [
-        (_step("ELBO*(beta) <= ELBO*(1) (closed form)", he, "Prop. 3"), he),
-        (_step("dELBO*/dbeta = (beta - 1) dKL*/dbeta on both sides (mpmath, 50 digits)", hi, "eq. 15"), hi),
-        (_step("ELBO*(beta) <= ELBO*(1) at the general solver's optima", hs, "Prop. 3"), hs),
+        (hunt_step("ELBO*(beta) <= ELBO*(1) (closed form)", he, "Prop. 3"), he),
+        (hunt_step("dELBO*/dbeta = (beta - 1) dKL*/dbeta on both sides (mpmath, 50 digits)", hi, "eq. 15"), hi),
+        (hunt_step("ELBO*(beta) <= ELBO*(1) at the general solver's optima", hs, "Prop. 3"), hs),
     ]
     return _verdict(pairs, "ELBO* is largest at beta = 1 on every problem examined, and eq. (15) holds to 50 digits.")
 
@@ -183,9 +160,9 @@ def check_prop4(ctx):
     hp = hunt(st.tuples(S.polynomial_families(), S.rational_beta_pairs()), lambda x: P.prop4_family(x[0], *x[1]),
               max_examples=HIGH_PRECISION)
     pairs = [
-        (_step("finite parameter sets (exact rationals, ties included): B(kappa*(beta)) non-increasing for every "
+        (hunt_step("finite parameter sets (exact rationals, ties included): B(kappa*(beta)) non-increasing for every "
                "choice of maximisers", hf, "Prop. 4"), hf),
-        (_step("smooth quartic families (global maximisers from the roots of O', ties kept)", hp, "Prop. 4"), hp),
+        (hunt_step("smooth quartic families (global maximisers from the roots of O', ties kept)", hp, "Prop. 4"), hp),
     ]
     return _verdict(pairs, "B(kappa*(beta)) is non-increasing for every objective A - beta B examined, with ties "
                            "resolved in every possible way, as the proof by contradiction (eqs. 29-32) shows.")
@@ -221,8 +198,8 @@ def check_sec4a(ctx):
     hm = hunt(inst, lambda x: P.sec4a_mie_smallest_at_one(*x), max_examples=CHEAP)
     hs = hunt(inst, _encoder_stationary, max_examples=CHEAP // 2)
     pairs = [
-        (_step("with D fixed (random, never trained), MIE(beta) >= MIE(1) at the encoder optimum", hm, "Sec. IV.A"), hm),
-        (_step("the encoder optimum is stationary (generated gradients) and MIE by eq. 25 = log p - ELBO (eq. 16)",
+        (hunt_step("with D fixed (random, never trained), MIE(beta) >= MIE(1) at the encoder optimum", hm, "Sec. IV.A"), hm),
+        (hunt_step("the encoder optimum is stationary (generated gradients) and MIE by eq. 25 = log p - ELBO (eq. 16)",
                hs, "eqs. 16, 25", "support"), hs),
     ]
     return _verdict(pairs, "With the decoder fixed, MIE at the encoder optimum is smallest at beta = 1 for every "

@@ -9,6 +9,8 @@ number of examples by 10 (the default profile keeps the audit within its time bu
 >>> r = hunt(st.integers(0, 100), lambda n: PropertyResult(n < 37, {"n": n}), max_examples=200)
 >>> r.counterexample, r.detail
 (37, {'n': 37})
+>>> print(hunt_step("n < 37 for every n", r, "eq. 0").line())
+FAILS [eq. 0]: n < 37 for every n: violated; shrunk counterexample 37: {'n': 37}
 """
 from __future__ import annotations
 
@@ -20,9 +22,13 @@ from hypothesis import HealthCheck, Phase, find, settings
 from hypothesis.errors import NoSuchExample, Unsatisfiable
 
 from .ledger import note
+from .outcome import Step
 from .properties import PropertyResult
 
 PROFILE_ENV = "BETAVAE_HYPOTHESIS_PROFILE"
+
+# example budgets of the default profile (x10 with BETAVAE_HYPOTHESIS_PROFILE=thorough)
+CHEAP, HIGH_PRECISION, SOLVER_EXAMPLES = 200, 60, 5
 
 
 def scale() -> int:
@@ -74,3 +80,26 @@ def hunt(strategy, prop: Callable[[Any], PropertyResult], *, max_examples: int =
     except (NoSuchExample, Unsatisfiable):
         return Hunt(examples=count[0])
     return Hunt(examples=count[0], counterexample=instance, detail=prop(instance).detail)
+
+
+def plain(x):
+    """A counterexample as plain data (numpy arrays as lists), for evidence and JSON."""
+    if hasattr(x, "tolist") and hasattr(x, "dtype"):
+        return x.tolist()
+    if isinstance(x, tuple):
+        return tuple(plain(v) for v in x)
+    if isinstance(x, list):
+        return [plain(v) for v in x]
+    return x
+
+
+def describe(h: Hunt) -> str:
+    """What a hunt found, in words."""
+    if not h.found:
+        return f"no violation in {h.examples} random instances"
+    return f"violated; shrunk counterexample {plain(h.counterexample)}: {h.detail}"
+
+
+def hunt_step(name: str, h: Hunt, equation: str, role: str = "claim") -> Step:
+    """The step of a check that a hunt decides: it holds when no violation was found."""
+    return Step(name, not h.found, describe(h), equation, role)
