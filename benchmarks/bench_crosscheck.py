@@ -5,13 +5,13 @@
 Prints:
 1. wall time of ``python -m verify crosscheck --quick --json`` (a fresh process: imports included)
    and its iterations per beta and seed;
-2. wall time of the audit protocol (``deep.crosscheck.audit_crosscheck()``), in a fresh process
+2. wall time of the audit's plan (``deep.crosscheck.audit_crosscheck()``), in a fresh process
    and in-process after a warm-up (the audit has torch imported already);
 3. time to the same tolerance (the spectrum of D^T D within a relative error 1e-3, 1e-6, 1e-10 of the
    closed form's d_i^2; the objective is a poor yardstick: it is quadratic in the parameter error,
    so a gap of 1e-12 still allows a d^2 error of 1e-6), paper's problem: path (a) (L-BFGS + Newton) against L-BFGS alone and Adam on the
    exact objective (deterministic gradient), each given at most ``LIMIT`` seconds, and path (b) at
-   the quick protocol's budget; ratios to path (a).
+   the quick plan's budget; ratios to path (a).
 """
 from __future__ import annotations
 
@@ -47,13 +47,13 @@ def bench_audit():
     wall, out = fresh_process("import time; t=time.perf_counter(); from deep.crosscheck import audit_crosscheck; "
                               "r=audit_crosscheck(); print(r.max_relative_error, r.wall_time, time.perf_counter()-t)")
     err, inner, total = (float(x) for x in out.split())
-    print(f"audit protocol, fresh process: {wall:.1f} s wall ({total:.1f} s after interpreter start, "
+    print(f"audit plan, fresh process: {wall:.1f} s wall ({total:.1f} s after interpreter start, "
           f"{inner:.1f} s inside run_crosscheck), max_relative_error {err:.1e}")
     from deep.crosscheck import audit_crosscheck
     audit_crosscheck()
     t0 = time.perf_counter()
     r = audit_crosscheck()
-    print(f"audit protocol, in-process after a warm-up: {time.perf_counter() - t0:.1f} s "
+    print(f"audit plan, in-process after a warm-up: {time.perf_counter() - t0:.1f} s "
           f"({len(r.by_path('exact'))} path (a) runs, {len(r.by_path('sampled'))} path (b) runs)")
 
 
@@ -63,7 +63,7 @@ def bench_to_tolerance(beta: float):
 
     from deep.linear import LinearVAE, exact_objective, exact_objective_flat
     from deep.linear_train import train_exact, train_sampled
-    from deep.crosscheck import protocol
+    from deep.crosscheck_plan import named_plan
     from numerics.optimum import closed_form_optimum, closed_form_terms
     from numerics.problems import paper_problem
 
@@ -147,7 +147,7 @@ def bench_to_tolerance(beta: float):
     rows.append(("Adam (lr 1e-2) on the exact objective", reached,
                  f"{n} steps in {LIMIT:.0f} s max; best d^2 error {best:.0e}, objective gap {gap(with_value()):.0e}"))
 
-    s = protocol("quick").sampled
+    s = named_plan("quick").sampled
     t0 = time.perf_counter()
     sr = train_sampled(At, beta, 0, s)
     t_b = time.perf_counter() - t0

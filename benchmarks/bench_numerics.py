@@ -48,7 +48,7 @@ def rows() -> list[tuple[str, float, str]]:
     S = paper @ paper.T + np.eye(paper.shape[0])
 
     def naive():   # the generated general formulas, N x N matrices, one beta at a time
-        return [gen.objective(*closed_form_optimum(paper, b).params(), S, b) for b in betas]
+        return [gen.objective(*closed_form_optimum(paper, b).arrays(), S, b) for b in betas]
     t_naive, _ = timed(naive, repeat=1)
     out.append(("objective via generated N x N formulas, paper problem, 100 betas", t_naive,
                  f"closed-form curve is {t_naive / t_paper:.0f}x faster"))

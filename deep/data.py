@@ -36,7 +36,11 @@ __all__ = ["DataError", "DigitSet", "Dataset", "sklearn_digits", "load_mnist", "
 
 
 class DataError(ValueError):
-    """Invalid image input; the message starts with the flag it concerns (``--mnist: ...``)."""
+    """Invalid image input: ``field`` names what was wrong (``mnist``: the IDX files; ``latents``: the class count)."""
+
+    def __init__(self, field: str, problem: str):
+        super().__init__(f"{field}: {problem}")
+        self.field, self.problem = field, problem
 
 
 @dataclass(frozen=True)
@@ -73,18 +77,18 @@ def read_idx(path: str | Path) -> np.ndarray:
         if raw[:2] == b"\x1f\x8b":
             raw = gzip.decompress(raw)
     except (OSError, EOFError, gzip.BadGzipFile) as err:
-        raise DataError(f"--mnist: cannot read '{path}': {' '.join(str(err).split())}") from None
+        raise DataError("mnist", f"cannot read '{path}': {' '.join(str(err).split())}") from None
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_TYPES or raw[3] == 0:
-        raise DataError(f"--mnist: '{path}' is not an IDX file (bad magic number)")
+        raise DataError("mnist", f"'{path}' is not an IDX file (bad magic number)")
     rank = raw[3]
     header = 4 + 4 * rank
     if len(raw) < header:
-        raise DataError(f"--mnist: '{path}' is truncated (header of {header} bytes expected)")
+        raise DataError("mnist", f"'{path}' is truncated (header of {header} bytes expected)")
     dims = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(rank))
     dtype = np.dtype(_IDX_TYPES[raw[2]])
     expected = int(np.prod(dims)) * dtype.itemsize
     if len(raw) - header != expected:
-        raise DataError(f"--mnist: '{path}' holds {len(raw) - header} data bytes, its header {dims} says {expected}")
+        raise DataError("mnist", f"'{path}' holds {len(raw) - header} data bytes, its header {dims} says {expected}")
     return np.frombuffer(raw, dtype=dtype, offset=header).reshape(dims)
 
 
@@ -103,22 +107,22 @@ def load_mnist(directory: str | Path) -> DigitSet:
     """
     directory = Path(directory)
     if not directory.exists():
-        raise DataError(f"--mnist: directory '{directory}' does not exist")
+        raise DataError("mnist", f"directory '{directory}' does not exist")
     if not directory.is_dir():
-        raise DataError(f"--mnist: '{directory}' is not a directory")
+        raise DataError("mnist", f"'{directory}' is not a directory")
     images_path = _find(directory, "train-images-idx3-ubyte")
     if images_path is None:
-        raise DataError(f"--mnist: no train-images-idx3-ubyte[.gz] in '{directory}'")
+        raise DataError("mnist", f"no train-images-idx3-ubyte[.gz] in '{directory}'")
     images = read_idx(images_path)
     if images.ndim != 3 or images.shape[0] == 0 or images.shape[1] != images.shape[2] or images.dtype != np.uint8:
-        raise DataError(f"--mnist: '{images_path}' must hold n x h x h unsigned bytes, got {images.dtype} "
+        raise DataError("mnist", f"'{images_path}' must hold n x h x h unsigned bytes, got {images.dtype} "
                         f"of shape {images.shape}")
     labels = None
     labels_path = _find(directory, "train-labels-idx1-ubyte")
     if labels_path is not None:
         labels = read_idx(labels_path)
         if labels.ndim != 1 or labels.shape[0] != images.shape[0]:
-            raise DataError(f"--mnist: '{labels_path}' must hold {images.shape[0]} labels, got shape {labels.shape}")
+            raise DataError("mnist", f"'{labels_path}' must hold {images.shape[0]} labels, got shape {labels.shape}")
         labels = labels.astype(int)
     return DigitSet(images=images.astype(float) / 255.0, labels=labels,
                     source=f"MNIST IDX files in {directory} ({images.shape[0]} images, {images.shape[1]}x{images.shape[2]})",
@@ -134,14 +138,14 @@ def representatives(digits: DigitSet, classes) -> np.ndarray:
     classes = [int(c) for c in classes]
     if digits.labels is None:
         if max(classes) >= len(digits.images):
-            raise DataError(f"--mnist: {len(digits.images)} images, {max(classes) + 1} needed")
+            raise DataError("mnist", f"{len(digits.images)} images, {max(classes) + 1} needed")
         return np.asarray(classes)
     flat = digits.images.reshape(len(digits.images), -1)
     out = []
     for c in classes:
         members = np.flatnonzero(digits.labels == c)
         if members.size == 0:
-            raise DataError(f"--mnist: no image of class {c}")
+            raise DataError("mnist", f"no image of class {c}")
         distance = np.sum((flat[members] - flat[members].mean(axis=0)) ** 2, axis=1)
         out.append(int(members[np.argmin(distance)]))
     return np.asarray(out)
@@ -150,7 +154,7 @@ def representatives(digits: DigitSet, classes) -> np.ndarray:
 def mixing_matrix(digits: DigitSet, k: int) -> np.ndarray:
     """A (N x k): the representative images of classes 0..k-1, flattened row-major, as columns (k <= 10)."""
     if not 1 <= k <= 10:
-        raise DataError(f"--latents: must be between 1 and 10 (one digit class per source), got {k}")
+        raise DataError("latents", f"must be between 1 and 10 (one digit class per source), got {k}")
     index = representatives(digits, range(k))
     return digits.images[index].reshape(k, -1).T.copy()
 

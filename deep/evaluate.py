@@ -19,9 +19,11 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from numerics.gauge import EXACT_MAX_K
+
 from .batched import TrainedBatch, decode, encode
 from .streams import torch_stream
-from .tie import EXACT_MAX_K, true_inference_error
+from .tie import true_inference_error
 from .vae import LOG_2PI
 
 

@@ -61,6 +61,8 @@ from numerics.optimum import Optimum, Terms, closed_form_optimum, closed_form_te
 from .linear import DTYPE, sample_data, sampled_objective, split
 from .linear_metrics import TrainedTerms, params_from_columns, trained_terms
 
+MC_Z_LIMIT = 6.0   # path (b) is "within Monte-Carlo error" when every z <= this (see the module docstring)
+MC_PREDICTION_FLOOR = 1e-8   # a predicted rms relative error below this counts as "not predicted"
 SCALARS = ("reconstruction", "kl", "elbo", "objective", "log_likelihood", "mie", "tie")
 QUANTITIES = ("dtd_eigenvalues", "sigma_z", "w_sigma", "b_mu", "b_D", "dtd_offdiagonal") + SCALARS
 
@@ -171,6 +173,22 @@ def mc_prediction(A, beta: float, samples: int, *, grad_samples: int = 20000, dr
     rms = {name: float(np.sqrt(np.mean(np.square(v)))) for name, v in errs.items()}
     return McPrediction(samples=int(samples), rms=rms, hessian_bottom=float(e[-1]), grad_samples=grad_samples,
                         draws=draws)
+
+
+def monte_carlo_z(comparisons: dict[str, Comparison], prediction: McPrediction) -> dict:
+    """z = observed / predicted rms relative error per quantity, and whether every z <= :data:`MC_Z_LIMIT`.
+
+    Where the first-order prediction vanishes (below :data:`MC_PREDICTION_FLOOR`) there is no z.
+    """
+    # where the first-order prediction vanishes (encoder parameters of collapsed units: their per-sample
+    # gradient is exactly 0 at the optimum, they are noisy only through second-order coupling) there is no z
+    z = {q: (comparisons[q].relative_error / prediction.rms[q] if prediction.rms[q] > MC_PREDICTION_FLOOR else None)
+         for q in QUANTITIES}
+    zs = [v for v in z.values() if v is not None]
+    return {"samples_averaged": prediction.samples, "predicted_rms_relative_error": prediction.rms, "z": z,
+            "max_z": max(zs) if zs else None, "within_monte_carlo_error": bool(zs) and max(zs) <= MC_Z_LIMIT,
+            "z_limit": MC_Z_LIMIT, "not_predicted": [q for q, v in z.items() if v is None],
+            "method": "Polyak-Juditsky: averaged iterates ~ N(optimum, H^-1 S H^-1 / n), first order"}
 
 
 def _exact(t, At, beta):

@@ -13,13 +13,11 @@ M Sigma_x M^T = (M A)(M A)^T + M M^T. So every quantity costs O(N k^2).
   p_theta(z|x) = N(F (x - b_D), (D^T D + I)^-1) (eq. 24 with the decoder bias) gives c = b_mu + F b_D.
   Both vanish at the optimum (b_mu = b_D = 0, eq. 22), where eq. (25) is exact.
 * :func:`aligned_tie`: TIE minimised over signed permutations of the latent units (the objective
-  cannot tell units, or their signs, apart). For a trained network the dependence on the
-  permutation is quadratic, not linear (the cross terms E_ij s_i s_j H_{pi(i) pi(j)} below vanish
-  only when W_mu Sigma_x W_mu^T + b_mu b_mu^T is diagonal, as at the optimum), so for k <= 6 all
-  2^k k! signed permutations are enumerated exactly (46,080 at k = 6, vectorised); beyond, a
-  linear assignment on the part that is linear in the permutation gives a start that is improved
-  by exact 2-opt moves (swaps of two units, single sign flips) until none helps: a local optimum,
-  reported as such in ``method``.
+  cannot tell units, or their signs, apart), chosen by :mod:`numerics.gauge` from the network's
+  population moments (:func:`alignment_problem`). For a trained network the dependence on the
+  permutation is quadratic, not linear (the cross terms vanish only when
+  W_mu Sigma_x W_mu^T + b_mu b_mu^T is diagonal, as at the optimum): exact enumeration for
+  k <= ``numerics.gauge.EXACT_MAX_K``, a flagged local search (an upper bound) above.
 
 >>> import numpy as np
 >>> from numerics.optimum import closed_form_optimum, closed_form_terms
@@ -32,16 +30,14 @@ True
 """
 from __future__ import annotations
 
-import itertools
 import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
+
+from numerics.gauge import Alignment, AlignmentProblem, align
 
 from .linear import NumpyParams
-
-EXACT_ALIGNMENT_MAX_K = 6
 
 
 def params_from_columns(W_mu, b_mu, W_sigma, b_sigma, D, b_D) -> NumpyParams:
@@ -123,90 +119,52 @@ def truth_posterior(A):
     return E_inv, np.linalg.solve(E_inv, A.T)
 
 
-def relabelled(p: NumpyParams, perm, signs) -> NumpyParams:
-    """New latent i := signs[i] * old latent perm[i] (signs flip means, never variances)."""
-    perm, s = np.asarray(perm), np.asarray(signs, dtype=float)
-    return NumpyParams(W_mu=s[:, None] * p.W_mu[perm], b_mu=s * p.b_mu[perm], W_sigma=p.W_sigma[perm],
-                       b_sigma=p.b_sigma[perm], D=p.D[:, perm] * s[None, :], b_D=p.b_D)
-
-
 def tie(p: NumpyParams, A) -> float:
     """True inference error (eqs. 25, 27) of the network as labelled (no alignment)."""
     E_inv, F = truth_posterior(A)
     return inference_error(p.W_mu, p.b_mu, p.W_sigma, p.b_sigma, A, E_inv, F)
 
 
-@dataclass(frozen=True)
-class Alignment:
-    tie: float
-    permutation: tuple[int, ...]    # latent j of the network compared with source permutation[j]
-    signs: tuple[int, ...]          # sign applied to latent j
-    method: str
+def alignment_problem(p: NumpyParams, A) -> AlignmentProblem:
+    """The population moments the relabelling cost needs (:mod:`numerics.gauge`): Lambda = A^T A + I,
+    vbar = v, M = W_mu Sigma_x W_mu^T + b_mu b_mu^T, C = A^T Sigma_x W_mu^T = (A^T A + I) A^T W_mu^T."""
+    E_inv, _ = truth_posterior(A)
+    return AlignmentProblem(precision=E_inv, mean_variance=variances(p, A),
+                            second_moment=sandwich(p.W_mu, A) + np.outer(p.b_mu, p.b_mu),
+                            cross_moment=E_inv @ (A.T @ p.W_mu.T))
 
 
-def _tie_parts(p: NumpyParams, A):
-    """TIE(pi, s) = const + sum_i E_ii v_pi(i) / 2 - sum_i s_i C_i,pi(i) + sum_ij E_ij s_i s_j H_pi(i)pi(j) / 2."""
+def relabelled_tie(p: NumpyParams, A, alignment: Alignment) -> float:
+    """TIE (eqs. 25, 27) of the network with latent j compared with source ``alignment.permutation[j]``, sign
+    ``alignment.signs[j]``. With pi the inverse permutation (source i meets latent pi(i)) and s_i its sign,
+
+        TIE = const + sum_i E_ii v_pi(i) / 2 - sum_i s_i C_i,pi(i) + sum_ij E_ij s_i s_j H_pi(i)pi(j) / 2
+
+    (E = A^T A + I, C and H as in :func:`alignment_problem`): the relabelling enters only through indices.
+    """
+    k = A.shape[1]
     E, F = truth_posterior(A)
-    v = variances(p, A)
-    k = A.shape[1]
+    problem = alignment_problem(p, A)
+    v, C, H = problem.mean_variance, problem.cross_moment, problem.second_moment
     const = 0.5 * (-k - p.b_sigma.sum() - np.linalg.slogdet(E)[1] + np.sum(E * sandwich(F, A)))
-    C = E @ (A.T @ p.W_mu.T)       # E F Sigma_x W_mu^T = A^T Sigma_x W_mu^T = (A^T A + I) A^T W_mu^T
-    H = sandwich(p.W_mu, A) + np.outer(p.b_mu, p.b_mu)
-    return const, E, v, C, H
+    pi = np.argsort(alignment.permutation)
+    s = np.asarray(alignment.signs, dtype=float)[pi]
+    return float(const + 0.5 * np.diag(E) @ v[pi] - s @ C[np.arange(k), pi] + 0.5 * s @ (E * H[np.ix_(pi, pi)]) @ s)
 
 
-def _score(const, E, v, C, H, perm, s):
-    idx = np.arange(len(perm))
-    return (const + 0.5 * np.diag(E) @ v[perm] - s @ C[idx, perm] + 0.5 * s @ (E * H[np.ix_(perm, perm)]) @ s)
+@dataclass(frozen=True)
+class AlignedTIE:
+    """The gauge-aligned TIE and the alignment that attains it."""
+
+    tie: float
+    alignment: Alignment
 
 
-def aligned_tie(p: NumpyParams, A) -> Alignment:
-    """TIE minimised over signed permutations of the latent units (exact for k <= 6; see the module docstring)."""
-    k = A.shape[1]
-    const, E, v, C, H = _tie_parts(p, A)
-    if k <= EXACT_ALIGNMENT_MAX_K:
-        perms = np.array(list(itertools.permutations(range(k))))                  # (P, k)
-        signs = np.array(list(itertools.product((1.0, -1.0), repeat=k)))          # (S, k)
-        idx = np.arange(k)
-        lin = 0.5 * v[perms] @ np.diag(E)                                         # (P,)
-        Cp = C[idx[None, :], perms]                                               # (P, k)
-        Hp = H[perms[:, :, None], perms[:, None, :]] * E[None]                    # (P, k, k)
-        total = (const + lin[:, None] - Cp @ signs.T
-                 + 0.5 * np.einsum("si,pij,sj->ps", signs, Hp, signs))            # (P, S)
-        i, j = np.unravel_index(np.argmin(total), total.shape)
-        best_perm, best_signs, best = perms[i], signs[j], float(total[i, j])
-        method = f"exact: all {len(perms) * len(signs)} signed permutations"
-    else:
-        cost = 0.5 * np.outer(np.diag(E), v) - np.abs(C) + 0.5 * np.outer(np.diag(E), np.diag(H))
-        rows, cols = linear_sum_assignment(cost)
-        best_perm = cols[np.argsort(rows)]
-        best_signs = np.where(C[np.arange(k), best_perm] >= 0, 1.0, -1.0)
-        best = _score(const, E, v, C, H, best_perm, best_signs)
-        improved = True
-        while improved:
-            improved = False
-            for a in range(k):
-                s2 = best_signs.copy()
-                s2[a] = -s2[a]
-                val = _score(const, E, v, C, H, best_perm, s2)
-                if val < best - 1e-15 * abs(best):
-                    best, best_signs, improved = val, s2, True
-                for b in range(a + 1, k):
-                    p2 = best_perm.copy()
-                    p2[[a, b]] = p2[[b, a]]
-                    s3 = best_signs.copy()
-                    s3[[a, b]] = s3[[b, a]]
-                    for s_try in (best_signs, s3):
-                        val = _score(const, E, v, C, H, p2, s_try)
-                        if val < best - 1e-15 * abs(best):
-                            best, best_perm, best_signs, improved = val, p2, s_try.copy(), True
-        best = float(best)
-        method = "linear assignment on the permutation-linear part, then exact 2-opt (local optimum; k > 6)"
-    # new latent i = s_i * old latent perm[i], compared with source i; report per old latent j
-    inverse = np.empty(k, dtype=int)
-    inverse[best_perm] = np.arange(k)
-    return Alignment(tie=best, permutation=tuple(int(x) for x in inverse),
-                     signs=tuple(int(best_signs[inverse[j]]) for j in range(k)), method=method)
+def aligned_tie(p: NumpyParams, A) -> AlignedTIE:
+    """TIE minimised over signed permutations of the latent units (see the module docstring)."""
+    A = np.asarray(A, dtype=float)
+    alignment = align(alignment_problem(p, A))
+    return AlignedTIE(tie=relabelled_tie(p, A, alignment), alignment=alignment)
 
 
 @dataclass(frozen=True)
@@ -235,11 +193,11 @@ def trained_terms(p: NumpyParams, A, beta: float) -> TrainedTerms:
     et = elbo_terms(p, A, beta)
     DtD = p.D.T @ p.D
     order = np.argsort(-np.diag(DtD), kind="stable")
-    alignment = aligned_tie(p, A)
+    aligned = aligned_tie(p, A)
     return TrainedTerms(
         beta=float(beta), reconstruction=et.reconstruction, kl=et.kl, elbo=et.elbo, objective=et.objective,
-        log_likelihood=log_likelihood(p.D, p.b_D, A), mie=mie(p, A), tie=alignment.tie,
-        alignment=alignment, dtd_eigenvalues=np.sort(np.linalg.eigvalsh(DtD))[::-1],
+        log_likelihood=log_likelihood(p.D, p.b_D, A), mie=mie(p, A), tie=aligned.tie,
+        alignment=aligned.alignment, dtd_eigenvalues=np.sort(np.linalg.eigvalsh(DtD))[::-1],
         sigma_z=np.exp(p.b_sigma[order]), w_sigma_max=float(np.abs(p.W_sigma).max(initial=0.0)),
         b_mu_max=float(np.abs(p.b_mu).max(initial=0.0)), b_D_max=float(np.abs(p.b_D).max(initial=0.0)),
         dtd_offdiagonal=float(np.abs(DtD - np.diag(np.diag(DtD))).max(initial=0.0)))

@@ -28,7 +28,8 @@ Path (a), :func:`train_exact`, deterministic, float64:
    of the gradient): conjugate gradients solve the damped system (meeting non-positive curvature
    means -H + mu I is not positive definite), and the saddle test uses 80 Lanczos steps (Ritz
    values: a positive one proves a saddle, a negative one is evidence only; ``hessian_method`` says
-   which). This path is slow on ill-conditioned problems: a random 300 x 3 matrix (eigenvalues of
+   which; both Hessian operators are in :mod:`deep.hessian_operators`). This path is slow on
+   ill-conditioned problems: a random 300 x 3 matrix (eigenvalues of
    A^T A 100, 95, 90, so units nearly interchangeable; smallest Hessian eigenvalue ~1e-5 against
    ~1e4) converged at beta = 3 in 186 L-BFGS iterations + 149 steps (90 s) but not within 200
    steps at beta = 0.5 (the full Hessian, n = 3006, did: 123 steps, 150 s).
@@ -58,6 +59,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .hessian_operators import DenseHessian, KrylovHessian
 from .linear import DTYPE, LinearVAE, NumpyParams, exact_objective_flat, n_parameters, sample_data, sampled_objective
 
 NEWTON_MAX_PARAMS = 2500
@@ -123,6 +125,14 @@ class ExactRun:
     converged: bool
     wall_time: float
 
+    def optimiser_record(self) -> dict:
+        """What the optimiser did and where it stopped (the JSON's ``optimiser``)."""
+        return {"optimiser": "L-BFGS (strong Wolfe) + Newton finish", "lbfgs_iterations": self.lbfgs_iterations,
+                "function_evaluations": self.function_evaluations, "newton_steps": self.newton_steps,
+                "escapes": self.escapes, "grad_max": self.grad_norm, "hessian_top": self.hessian_top,
+                "hessian_bottom": self.hessian_bottom, "hessian_method": self.hessian_method, "kind": self.kind,
+                "converged": self.converged, "objective": self.objective}
+
 
 @dataclass(frozen=True)
 class SampledRun:
@@ -130,9 +140,15 @@ class SampledRun:
 
     params: NumpyParams
     steps: int
+    batch: int
     samples: int
     final_loss: float          # minibatch estimate of -objective, averaged over the last 100 steps
     wall_time: float
+
+    def optimiser_record(self) -> dict:
+        """What the optimiser did (the JSON's ``optimiser``)."""
+        return {"optimiser": "Adam, reparameterisation, averaged final phase", "steps": self.steps,
+                "batch": self.batch, "samples": self.samples, "final_loss": self.final_loss}
 
 
 def _lbfgs(theta, A, beta, s: ExactSettings, tol):
@@ -180,158 +196,26 @@ def _escape(theta, v, A, beta, f0):
     return best
 
 
-def _hvp_factory(theta, A, beta):
-    gfun = torch.func.grad(lambda t: exact_objective_flat(t, A, beta))
-    x0 = theta.detach()
-    return lambda v: torch.func.jvp(gfun, (x0,), (v,))[1]
+def hessian_operator(A: torch.Tensor, beta: float) -> DenseHessian | KrylovHessian:
+    """The Hessian of eq. (21) at this A and beta: dense up to ``NEWTON_MAX_PARAMS`` parameters, else Krylov."""
+    N, k = A.shape
+    objective = lambda t: exact_objective_flat(t, A, beta)     # noqa: E731
+    return DenseHessian(objective) if n_parameters(N, k) <= NEWTON_MAX_PARAMS else KrylovHessian(objective)
 
 
-def _lanczos_extremes(hvp, n, device, steps: int = 80):
-    """(largest, smallest) Ritz value of the Hessian after ``steps`` Lanczos steps (full reorthogonalisation),
-    and the Ritz vector of the largest. Ritz values lie inside the spectrum: a positive largest one proves
-    an ascent direction (a saddle); a negative one is evidence, not proof, of a maximum."""
-    m = min(steps, n)
-    g = torch.Generator(device=device).manual_seed(0)
-    Q = torch.zeros(n, m, dtype=DTYPE, device=device)
-    q = torch.randn(n, generator=g, dtype=DTYPE, device=device)
-    q = q / q.norm()
-    alpha, beta_ = [], []
-    for j in range(m):
-        Q[:, j] = q
-        w = hvp(q)
-        a = float(q @ w)
-        w = w - Q[:, :j + 1] @ (Q[:, :j + 1].T @ w)         # full reorthogonalisation, twice
-        w = w - Q[:, :j + 1] @ (Q[:, :j + 1].T @ w)
-        alpha.append(a)
-        b = float(w.norm())
-        if j == m - 1 or b < 1e-12 * max(1.0, abs(a)):
-            break
-        beta_.append(b)
-        q = w / b
-    off = beta_[:len(alpha) - 1]
-    vals, vecs = np.linalg.eigh(np.diag(alpha) + np.diag(off, 1) + np.diag(off, -1))
-    ritz = Q[:, :len(alpha)] @ torch.as_tensor(vecs[:, -1], dtype=DTYPE, device=device)
-    return float(vals[-1]), float(vals[0]), ritz / ritz.norm()
+@dataclass(frozen=True)
+class Finish:
+    """Where one second-order finish stopped: at a saddle (with the direction to leave it by) or done."""
+
+    saddle: bool
+    theta: torch.Tensor
+    newton_steps: int
+    hessian_top: float                        # largest Hessian eigenvalue (Ritz value for "lanczos")
+    hessian_bottom: float
+    ascent_direction: torch.Tensor | None     # eigenvector of hessian_top at a saddle; None when done
 
 
-class _Dense:
-    """The exact Hessian (n <= NEWTON_MAX_PARAMS): Cholesky solves of (-H + mu I) and the eigen test."""
-
-    method = "full"
-
-    def __init__(self, A, beta):
-        self.hess = torch.func.hessian(lambda t: exact_objective_flat(t, A, beta))
-
-    def at(self, theta):
-        H = self.hess(theta)
-        self.H = 0.5 * (H + H.T)
-        self.scale = float(self.H.diagonal().abs().max()) or 1.0
-        self.L0 = None                      # Cholesky factor of -H (mu = 0), cached
-        return self
-
-    def solve(self, g, mu):
-        """Delta with (-H + mu I) Delta = g, or None when -H + mu I is not positive definite."""
-        if mu == 0.0 and self.L0 is not None:
-            return torch.cholesky_solve(g[:, None], self.L0)[:, 0]
-        M = -self.H + mu * torch.eye(len(g), dtype=DTYPE, device=g.device)
-        L, info = torch.linalg.cholesky_ex(M)
-        if int(info):
-            return None
-        if mu == 0.0:
-            self.L0 = L
-        return torch.cholesky_solve(g[:, None], L)[:, 0]
-
-    def curvature(self, v):
-        return float(v @ (self.H @ v))
-
-    def extremes(self, vector: bool = False):
-        """(largest eigenvalue, smallest eigenvalue, eigenvector of the largest if ``vector``).
-
-        When -H has a Cholesky factor and no vector is wanted, power iterations on the factor give
-        both ends (inverse iteration for the top) at a fraction of an eigen-decomposition's cost."""
-        if not vector:
-            if self.L0 is None:
-                L, info = torch.linalg.cholesky_ex(-self.H)
-                self.L0 = None if int(info) else L
-            if self.L0 is not None:
-                return (*_power_extremes(self.L0), None)
-            e = torch.linalg.eigvalsh(self.H)
-            return float(e[-1]), float(e[0]), None
-        e, V = torch.linalg.eigh(self.H)
-        return float(e[-1]), float(e[0]), V[:, -1]
-
-    def definite(self, g) -> bool:
-        """Is H negative definite (does the Cholesky factorisation of -H exist)?"""
-        return self.solve(g, 0.0) is not None
-
-
-class _Krylov:
-    """Hessian-vector products only (large n): conjugate gradients on -H + mu I, Lanczos for the test."""
-
-    method = "lanczos"
-
-    def __init__(self, A, beta):
-        self.A, self.beta = A, beta
-
-    def at(self, theta):
-        self.hvp = _hvp_factory(theta, self.A, self.beta)
-        self.n, self.device = theta.numel(), theta.device
-        e = torch.zeros(self.n, dtype=DTYPE, device=self.device)
-        self.scale = max(abs(float(self.hvp(torch.ones_like(e) / math.sqrt(self.n)) @ torch.ones_like(e))) / math.sqrt(self.n),
-                         1e-300)
-        return self
-
-    def solve(self, g, mu, maxiter=2000):
-        x = torch.zeros_like(g)
-        r, p = g.clone(), g.clone()
-        rr = float(r @ r)
-        if rr == 0.0:
-            return x
-        tol = min(1e-2, math.sqrt(math.sqrt(rr))) * math.sqrt(rr)
-        for _ in range(maxiter):
-            Mp = -self.hvp(p) + mu * p
-            curv = float(p @ Mp)
-            if curv <= 0:
-                self.scale = max(self.scale, abs(curv) / float(p @ p))
-                return None                 # -H + mu I is not positive definite
-            a = rr / curv
-            x = x + a * p
-            r = r - a * Mp
-            rr_new = float(r @ r)
-            if math.sqrt(rr_new) <= tol:
-                break
-            p = r + (rr_new / rr) * p
-            rr = rr_new
-        return x
-
-    def curvature(self, v):
-        return float(v @ self.hvp(v))
-
-    def extremes(self, vector: bool = False):
-        return _lanczos_extremes(self.hvp, self.n, self.device)
-
-    def definite(self, g) -> bool:
-        """Lanczos evidence (CG cannot tell when the gradient vanishes)."""
-        top, bottom, _ = self.extremes()
-        return not top > 1e-9 * abs(bottom)
-
-
-def _power_extremes(L, iterations: int = 100):
-    """(largest, smallest) eigenvalue of H = -L L^T: inverse iteration for the end nearest 0, power
-    iteration for the other (for reporting; the sign is certain from the factorisation)."""
-    n = L.shape[0]
-    g = torch.Generator(device=L.device).manual_seed(0)
-    v = torch.randn(n, 1, generator=g, dtype=L.dtype, device=L.device)
-    w = v.clone()
-    for _ in range(iterations):
-        v = torch.cholesky_solve(v, L)
-        v = v / v.norm()
-        w = L @ (L.T @ w)
-        w = w / w.norm()
-    return -float((L.T @ v).square().sum()), -float((L.T @ w).square().sum())
-
-
-def _second_order_finish(theta, A, beta, op, s: ExactSettings):
+def _second_order_finish(theta, A, beta, op, s: ExactSettings) -> Finish:
     """Damped Newton (Levenberg-Marquardt trust region) from an L-BFGS point.
 
     Steps Delta = (-H + mu I)^-1 g: mu = 0 (Newton, quadratic convergence) while the Hessian is
@@ -339,7 +223,6 @@ def _second_order_finish(theta, A, beta, op, s: ExactSettings):
     step is rejected or -H + mu I is not positive definite (an indefinite Hessian away from a
     stationary point), and shrinks (/3) after good steps. Near stationarity (max|grad| <=
     ``saddle_grad``) the saddle test runs: a Hessian eigenvalue > eig_tol |lowest| means a saddle.
-    Returns (outcome "done" or "saddle", theta, steps, top, bottom, ascent vector or None).
     """
     f, g = _grad(theta, A, beta)
     op.at(theta)
@@ -351,7 +234,7 @@ def _second_order_finish(theta, A, beta, op, s: ExactSettings):
             if not op.definite(g):
                 top, bottom, v = op.extremes(vector=True)
                 if top > s.eig_tol * abs(bottom):
-                    return "saddle", theta, steps, top, bottom, v
+                    return Finish(True, theta, steps, top, bottom, v)
         if gnorm <= s.newton_tol:
             break
         accepted = False
@@ -378,7 +261,7 @@ def _second_order_finish(theta, A, beta, op, s: ExactSettings):
         theta, f, g = theta + step, fc, gc
         steps += 1
         # the chord method: keep the (factored) Hessian while pure Newton steps cut |grad| tenfold
-        stale = mu == 0.0 and contraction <= 0.1 and getattr(op, "L0", None) is not None
+        stale = mu == 0.0 and contraction <= 0.1 and op.factored
         if not stale:
             op.at(theta)
     if stale:
@@ -386,8 +269,8 @@ def _second_order_finish(theta, A, beta, op, s: ExactSettings):
     top, bottom, v = op.extremes()
     if top > s.eig_tol * abs(bottom) and float(g.abs().max()) <= s.saddle_grad:
         top, bottom, v = op.extremes(vector=True)
-        return "saddle", theta, steps, top, bottom, v
-    return "done", theta, steps, top, bottom, None
+        return Finish(True, theta, steps, top, bottom, v)
+    return Finish(False, theta, steps, top, bottom, None)
 
 
 def train_exact(A: torch.Tensor, beta: float, seed: int, settings: ExactSettings = ExactSettings(),
@@ -399,17 +282,18 @@ def train_exact(A: torch.Tensor, beta: float, seed: int, settings: ExactSettings
     net = LinearVAE.initialised(N, k, seed, scale=s.init_scale, device=A.device)
     theta = net.flat().clone() if theta0 is None else theta0.detach().clone().to(device=A.device, dtype=DTYPE)
     iters = evals = newton = escapes = 0
-    op = _Dense(A, beta) if n_parameters(N, k) <= NEWTON_MAX_PARAMS else _Krylov(A, beta)
+    op = hessian_operator(A, beta)
     while True:
         theta = theta.detach().requires_grad_(True)
         it, ev = _lbfgs(theta, A, beta, s, s.switch_tol)
         iters, evals = iters + it, evals + ev
-        outcome, theta, steps, top, bottom, v = _second_order_finish(theta.detach(), A, beta, op, s)
-        newton += steps
-        if outcome == "done" or escapes >= s.max_escapes:
+        finish = _second_order_finish(theta.detach(), A, beta, op, s)
+        theta, newton = finish.theta, newton + finish.newton_steps
+        if not finish.saddle or escapes >= s.max_escapes:
             break
         escapes += 1
-        theta = _escape(theta, v, A, beta, _value(theta, A, beta))
+        theta = _escape(theta, finish.ascent_direction, A, beta, _value(theta, A, beta))
+    top, bottom = finish.hessian_top, finish.hessian_bottom
     f, g = _grad(theta, A, beta)
     gnorm = float(g.abs().max())
     if math.isnan(top):
@@ -456,5 +340,5 @@ def train_sampled(A: torch.Tensor, beta: float, seed: int, settings: SampledSett
             recent.append(float(loss.detach()))
     if n_avg:
         net.load_flat(avg / n_avg)
-    return SampledRun(params=net.numpy_params(), steps=s.steps, samples=s.steps * s.batch,
+    return SampledRun(params=net.numpy_params(), steps=s.steps, batch=s.batch, samples=s.steps * s.batch,
                       final_loss=float(np.mean(recent)) if recent else math.nan, wall_time=time.perf_counter() - t0)

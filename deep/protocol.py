@@ -1,12 +1,12 @@
 """Experiment protocols for Figs. 2 and 3, and where the paper's own descriptions disagree.
 
 A :class:`Protocol` is everything that decides the numbers (betas, seeds, epochs, data, evaluation).
-Four presets per figure:
+Three presets per figure, one per level of effort (which command runs which: :mod:`deep.levels`):
 
 * ``paper_fig2()`` / ``paper_fig3()``: the paper's protocol (1000 epochs over 1000 examples, 100 / 300
   initialisations, 1000 Monte-Carlo samples, a beta grid on the paper's ln beta axis). Hours here.
-* ``long_fig2()`` / ``long_fig3()``: a few minutes each on a 2-core CPU (the audit's ``--deep``).
-* ``reduced_fig2()`` / ``reduced_fig3()``: seconds (the audit's default run, ``train --quick``).
+* ``long_fig2()`` / ``long_fig3()``: a few minutes each on a 2-core CPU.
+* ``reduced_fig2()`` / ``reduced_fig3()``: seconds.
 
 :data:`DISAGREEMENTS` records, as data, every point where Section V, Appendix C and the figure
 captions disagree or are silent, what this toolkit chose, and which option selects the alternative.
@@ -28,7 +28,11 @@ import numpy as np
 
 
 class ProtocolError(ValueError):
-    """An invalid protocol; the message starts with the command-line flag it concerns."""
+    """An invalid protocol: ``field`` names the protocol field (the command that set it adds its own flag)."""
+
+    def __init__(self, field: str, problem: str):
+        super().__init__(f"{field}: {problem}")
+        self.field, self.problem = field, problem
 
 
 @dataclass(frozen=True)
@@ -173,34 +177,34 @@ class Protocol:
         return replace(self, **changes).validated()
 
     def validated(self) -> "Protocol":
-        """Itself, or :class:`ProtocolError` naming the offending flag."""
+        """Itself, or :class:`ProtocolError` naming the offending field."""
         if self.figure not in ("fig2", "fig3"):
-            raise ProtocolError(f"figure: must be fig2 or fig3, got '{self.figure}'")
+            raise ProtocolError("figure", f"must be fig2 or fig3, got '{self.figure}'")
         if not self.betas:
-            raise ProtocolError("--betas: no beta given")
+            raise ProtocolError("betas", "no beta given")
         for b in self.betas:
             if not (isinstance(b, (int, float)) and math.isfinite(b) and b > 0):
-                raise ProtocolError(f"--betas: beta must be a finite number > 0, got {b}")
+                raise ProtocolError("betas", f"beta must be a finite number > 0, got {b}")
         if len(set(self.betas)) != len(self.betas):
-            raise ProtocolError("--betas: repeated beta")
-        checks = [("--seeds", self.seeds, 1, 100_000), ("--epochs", self.epochs, 1, 1_000_000),
-                  ("--seed", self.seed, 0, 2 ** 63 - 1), ("examples", self.examples, 2, 10_000_000),
-                  ("--batch-size", self.batch_size, 1, 10_000_000), ("--latents", self.latents, 1, 10),
+            raise ProtocolError("betas", "repeated beta")
+        checks = [("seeds", self.seeds, 1, 100_000), ("epochs", self.epochs, 1, 1_000_000),
+                  ("seed", self.seed, 0, 2 ** 63 - 1), ("examples", self.examples, 2, 10_000_000),
+                  ("batch_size", self.batch_size, 1, 10_000_000), ("latents", self.latents, 1, 10),
                   ("mc_samples", self.mc_samples, 2, 1_000_000), ("digit", self.digit, 0, 9),
                   ("traversal_steps", self.traversal_steps, 2, 101)]
         for flag, value, lo, hi in checks:
             if not (isinstance(value, (int, np.integer)) and lo <= value <= hi):
-                raise ProtocolError(f"{flag}: must be an integer between {lo} and {hi}, got {value}")
+                raise ProtocolError(flag, f"must be an integer between {lo} and {hi}, got {value}")
         if self.batch_size > self.examples:
-            raise ProtocolError(f"--batch-size: {self.batch_size} exceeds the {self.examples} examples")
+            raise ProtocolError("batch_size", f"{self.batch_size} exceeds the {self.examples} examples")
         if not (math.isfinite(self.learning_rate) and self.learning_rate > 0):
-            raise ProtocolError(f"learning_rate: must be > 0, got {self.learning_rate}")
+            raise ProtocolError("learning_rate", f"must be > 0, got {self.learning_rate}")
         if self.dtype not in ("float32", "float64"):
-            raise ProtocolError(f"dtype: must be float32 or float64, got '{self.dtype}'")
+            raise ProtocolError("dtype", f"must be float32 or float64, got '{self.dtype}'")
         if self.eval_on not in ("train", "fresh"):
-            raise ProtocolError(f"eval_on: must be 'train' or 'fresh', got '{self.eval_on}'")
+            raise ProtocolError("eval_on", f"must be 'train' or 'fresh', got '{self.eval_on}'")
         if any(not (math.isfinite(b) and b > 0) for b in self.traversal_betas):
-            raise ProtocolError("traversal_betas: must be finite numbers > 0")
+            raise ProtocolError("traversal_betas", "must be finite numbers > 0")
         return self
 
     def to_dict(self) -> dict:
@@ -267,6 +271,3 @@ def paper_fig3() -> Protocol:
     return Protocol(name="paper-fig3", figure="fig3", betas=tuple(sorted(ln_grid(-3.0, 5.0, 0.5) + (60.0,))),
                     seeds=300, epochs=1000, mc_samples=1000, latents=2).validated()
 
-
-PRESETS = {"reduced-fig2": reduced_fig2, "reduced-fig3": reduced_fig3, "long-fig2": long_fig2,
-           "long-fig3": long_fig3, "paper-fig2": paper_fig2, "paper-fig3": paper_fig3}

@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from .figures import save_figure
-from .optimum import Spectrum, Terms, spectrum, terms_at
+from .model import Spectrum, Terms, spectrum
+from .optimum import terms_at
 
 FIELDS = ("beta", "reconstruction", "kl", "elbo", "log_likelihood", "mie", "tie")
 
@@ -72,24 +73,15 @@ def _valid_betas(values, text) -> np.ndarray:
     return np.asarray(values, dtype=float)
 
 
-def smallest_beta(spec: Spectrum) -> float:
-    """The smallest beta whose float64 evaluation is safe for this spectrum.
-
-    KL and TIE contain ln(lambda_i / beta); below lambda_max * 2**-1000 that ratio approaches the
-    float64 overflow, so such betas are refused (ValueError) rather than answered with inf.
-    """
-    return float(np.max(1.0 + spec.a, initial=1.0)) * 2.0 ** -1000
-
-
 def beta_curve(A, betas) -> Curve:
     spec = A if isinstance(A, Spectrum) else spectrum(A)
     betas = np.asarray(betas, dtype=float)
-    floor = smallest_beta(spec)
+    floor = spec.smallest_safe_beta
     if betas.size and float(np.min(betas)) < floor:
         raise ValueError(f"beta = {float(np.min(betas)):.3g} is below {floor:.3g} = lambda_max * 2^-1000, where "
                          "ln(lambda/beta) nears the float64 overflow; use a larger beta")
     return Curve(betas=betas, terms=tuple(terms_at(spec, float(b)) for b in betas),
-                 collapse_thresholds=np.sort(1.0 + spec.a))
+                 collapse_thresholds=spec.collapse_thresholds)
 
 
 def plot_curve(curve: Curve, path: str | Path, title: str = "") -> Path:

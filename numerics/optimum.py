@@ -9,9 +9,8 @@ The solution is the one derived in :mod:`derivations.closed_form`: with A = P di
 Only k x k and N x k arrays are formed. The per-unit sums use the functions generated from
 SymPy (``numerics._generated``).
 
->>> import numpy as np
->>> A = 0.5 * (np.ones((128, 2)) + np.eye(128, 2))        # the paper's problem
->>> t = closed_form_terms(A, beta=1.0)
+>>> from numerics.model import paper_mixing
+>>> t = closed_form_terms(paper_mixing(), beta=1.0)         # the paper's problem
 >>> abs(t.mie) < 1e-12          # at beta = 1 the model posterior is exact
 True
 """
@@ -23,53 +22,24 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from . import _generated as gen
+from .model import Parameters, Spectrum, Terms, as_mixing_matrix, canonical_signs, spectrum
+
+__all__ = ["Optimum", "Spectrum", "Terms", "closed_form_optimum", "closed_form_terms", "gauge_alignment", "spectrum",
+           "terms_at"]
 
 
-@dataclass(frozen=True)
-class Optimum:
-    """Parameters at the optimum (biases as column arrays, as in the generated code)."""
+@dataclass(frozen=True, eq=False)
+class Optimum(Parameters):
+    """Parameters at the optimum, with the spectrum they come from."""
 
-    W_mu: np.ndarray
-    b_mu: np.ndarray
-    W_sigma: np.ndarray
-    b_sigma: np.ndarray
-    D: np.ndarray
-    b_D: np.ndarray
     lam: np.ndarray       # top-k eigenvalues of Sigma_x, descending
     d2: np.ndarray        # squared decoder gains
 
-    def params(self):
-        return self.W_mu, self.b_mu, self.W_sigma, self.b_sigma, self.D, self.b_D
-
-
-@dataclass(frozen=True)
-class Terms:
-    """Quantities at the optimum, averaged over x ~ N(0, A A^T + I), every constant kept."""
-
-    beta: float
-    reconstruction: float
-    kl: float
-    elbo: float
-    objective: float
-    log_likelihood: float
-    mie: float
-    tie: float
-    permutation: tuple[int, ...]   # latent j of the optimum compared with source permutation[j]
-    signs: tuple[int, ...]
-
-
-def _canonical_signs(Q):
-    """Signs that make the largest-magnitude entry of each column of Q positive (a fixed gauge)."""
-    idx = np.argmax(np.abs(Q), axis=0)
-    return np.where(Q[idx, np.arange(Q.shape[1])] < 0, -1.0, 1.0)
-
 
 def _svd(A):
-    A = np.asarray(A, dtype=float)
-    if A.ndim != 2 or A.shape[1] > A.shape[0]:
-        raise ValueError(f"mixing matrix must be N x k with k <= N, got shape {A.shape}")
+    A = as_mixing_matrix(A)
     P, sigma, Qt = np.linalg.svd(A, full_matrices=False)
-    s = _canonical_signs(Qt.T)
+    s = canonical_signs(Qt.T)
     return P * s, sigma, Qt.T * s
 
 
@@ -93,27 +63,6 @@ def gauge_alignment(a, Q, beta):
     perm[rows] = cols
     signs = np.where(Q[perm, np.arange(len(a))] >= 0, 1, -1)
     return perm, signs, float(score[perm, np.arange(len(a))].sum())
-
-
-@dataclass(frozen=True)
-class Spectrum:
-    """Eigen-data of A^T A (descending) and the dimensions: all the closed form needs (k x k work)."""
-
-    a: np.ndarray
-    Q: np.ndarray
-    N: int
-    k: int
-
-
-def spectrum(A) -> Spectrum:
-    """Eigen-decomposition of the k x k matrix A^T A; O(N k^2) time, no N x N or N x k temporaries."""
-    A = np.asarray(A, dtype=float)
-    if A.ndim != 2 or A.shape[1] > A.shape[0]:
-        raise ValueError(f"mixing matrix must be N x k with k <= N, got shape {A.shape}")
-    a, Q = np.linalg.eigh(A.T @ A)
-    order = np.argsort(a)[::-1]
-    Q = Q[:, order]
-    return Spectrum(a=np.clip(a[order], 0.0, None), Q=Q * _canonical_signs(Q), N=A.shape[0], k=A.shape[1])
 
 
 def closed_form_terms(A, beta: float) -> Terms:

@@ -1,19 +1,26 @@
-"""Mixing matrices: the paper's problems, a user's file, and a documented random generator.
+"""Mixing matrices: the paper's problems, a user's file, and a documented random generator, validated.
+
+The paper's matrices themselves are defined in :mod:`numerics.model`; a :class:`Problem` adds a name, a
+description, the warnings of :func:`checked` and, for the paper's problems, the exact rational matrix.
 
 >>> p = paper_problem()
 >>> p.A.shape, float(p.A[0, 0]), float(p.A[1, 0])
 ((128, 2), 1.0, 0.5)
 >>> fig3_problem().A.tolist()
 [[2.73, 0.73], [0.73, 2.73]]
+>>> str(fig3_problem().exact[0][1])                # the decimal 0.73, not the double nearest to it
+'73/100'
 """
 from __future__ import annotations
 
 import re
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
+
+from .model import fig3_mixing, paper_mixing
 
 
 class ProblemError(ValueError):
@@ -26,6 +33,7 @@ class Problem:
     A: np.ndarray
     description: str
     warnings: tuple[str, ...] = field(default=())
+    exact: tuple[tuple, ...] | None = None     # the matrix as exact rationals, where it is known (the paper's)
 
     @property
     def N(self) -> int:
@@ -38,14 +46,14 @@ class Problem:
 
 def paper_problem(N: int = 128, k: int = 2) -> Problem:
     """Section IV.B: A_ij = (1 + delta_ij) / 2, N = 128, k = 2."""
-    A = 0.5 * (np.ones((N, k)) + np.eye(N, k))
-    return checked(Problem("paper", A, f"Section IV.B: N={N}, k={k}, A_ij = (1 + delta_ij)/2"))
+    return checked(Problem("paper", paper_mixing(N, k), f"Section IV.B: N={N}, k={k}, A_ij = (1 + delta_ij)/2",
+                           exact=paper_mixing(N, k, exact=True)))
 
 
 def fig3_problem() -> Problem:
     """Fig. 3: N = k = 2, A_ij = 2 delta_ij + 0.73."""
-    A = 2.0 * np.eye(2) + 0.73
-    return checked(Problem("fig3", A, "Fig. 3: N=k=2, A_ij = 2 delta_ij + 0.73"))
+    return checked(Problem("fig3", fig3_mixing(), "Fig. 3: N=k=2, A_ij = 2 delta_ij + 0.73",
+                           exact=fig3_mixing(exact=True)))
 
 
 def random_problem(N: int, k: int, seed: int = 0) -> Problem:
@@ -148,4 +156,4 @@ def checked(problem: Problem, *, rel_tol: float = 1e-9) -> Problem:
     if k > 1 and np.any(gaps <= rel_tol * scale):
         notes.append("A^T A has repeated eigenvalues: the optimum is a continuum (rotations within the eigenspace) "
                      "and the alignment of latents to sources is not identifiable")
-    return Problem(problem.name, A, problem.description, tuple(notes))
+    return replace(problem, warnings=tuple(notes))

@@ -47,7 +47,7 @@ INTEGER_OPTIONS = [
     ("crosscheck", ["--problem", "fig3"], "--steps", 10, 10_000_000),
     ("train", ["--quick"], "--seeds", 1, 100_000),
     ("train", ["--quick"], "--epochs", 1, 1_000_000),
-    ("train", ["--quick"], "--seed", 0, 2**63 - 1),
+    ("train", ["--quick"], "--train-seed", 0, 2**63 - 1),
     ("train", ["--quick"], "--latents", 1, 10),
     ("train", ["--quick"], "--batch-size", 1, 10_000_000),
     ("train", ["--quick"], "--mc-samples", 2, 1_000_000),

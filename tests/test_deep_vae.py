@@ -14,6 +14,7 @@ import torch
 
 from deep import batched, data, evaluate, experiments, protocol, tie, vae
 from deep.streams import torch_stream
+from numerics import gauge
 from verify import cli
 
 SMALL = vae.Architecture(N=6, k=2, encoder_hidden=(8, 7, 5), decoder_hidden=(5, 7, 8))
@@ -238,13 +239,13 @@ def test_heuristic_alignment_against_exact_enumeration(k):
             rng = np.random.default_rng(seed)
             Q = np.linalg.qr(rng.standard_normal((k, k)))[0]
             mu = (x @ post.F.T)[:, rng.permutation(k)] @ (np.eye(k) + 0.4 * Q) + 0.2 * mu
-        stats = tie.alignment_stats(mu, var, x, A)
-        exact, heuristic = tie.exact_alignment(stats), tie.heuristic_alignment(stats)
+        problem = tie.alignment_problem(mu, var, x, A)
+        exact, heuristic = gauge.exact_alignment(problem), gauge.heuristic_alignment(problem)
         assert heuristic.method == "heuristic" and not heuristic.is_exact
         assert heuristic.cost >= exact.cost - 1e-9 * abs(exact.cost)        # an upper bound, always
         found += heuristic.cost <= exact.cost + 1e-9 * max(1.0, abs(exact.cost))
         # the costs are those of the relabelled TIE (up to the shared terms): check one pair directly
-        direct = [tie.kl_diagonal_to_full(*tie.relabel(mu, var, a), x @ data.ground_truth_posterior(A).F.T,
+        direct = [tie.kl_diagonal_to_full(*gauge.relabel_encodings(mu, var, a), x @ data.ground_truth_posterior(A).F.T,
                                           A.T @ A + np.eye(k)).mean() for a in (exact, heuristic)]
         assert direct[1] - direct[0] == pytest.approx(0.5 * (heuristic.cost - exact.cost), abs=1e-8)
     assert found >= 11, f"the heuristic found the optimum in only {found}/12 instances"

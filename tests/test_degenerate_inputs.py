@@ -145,8 +145,8 @@ def test_beta_on_a_collapse_threshold_is_answered_with_a_warning(which):
     assert gap(1 + 1e-12) <= 1e-6 and gap(1 + 1e-12) <= gap(1 + 1e-4)
     assert gap(1 - 1e-12) < 1e-4 and gap(1 - 1e-12) < gap(1 - 1e-6) / 100
     # the warning's "about 1e-8", against TIE at 40 digits from the exact Gram matrix
-    from numerics.optimal_beta import _exact_problem, _Solver
-    solver = _Solver(_exact_problem(problems.paper_problem().A), 40)
+    from numerics.tie_envelope import tie_envelope
+    solver = tie_envelope(problems.paper_problem().A, 40)
     exact_tie = float(solver.tie(solver.ctx.mpf(repr(threshold))))
     assert abs(doc[0]["tie"] - exact_tie) < 1e-7 and "1e-8" in err
 

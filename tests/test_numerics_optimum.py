@@ -26,7 +26,7 @@ def test_closed_form_is_stationary_for_the_generated_gradient(seed):
     for beta in _betas(A):
         opt = closed_form_optimum(A, beta)
         for name in ("W_mu", "b_mu", "W_sigma", "b_sigma", "D", "b_D"):
-            g = getattr(gen, f"grad_{name}")(*opt.params(), S, beta)
+            g = getattr(gen, f"grad_{name}")(*opt.arrays(), S, beta)
             assert np.max(np.abs(g)) < 1e-10, (name, beta, np.max(np.abs(g)))
 
 
@@ -35,9 +35,9 @@ def test_closed_form_terms_equal_generated_objective_at_the_optimum(seed):
     A, S = _problem(seed)
     for beta in _betas(A):
         opt, t = closed_form_optimum(A, beta), closed_form_terms(A, beta)
-        assert gen.objective(*opt.params(), S, beta) == pytest.approx(t.objective, rel=1e-12)
-        assert gen.reconstruction(*opt.params(), S) == pytest.approx(t.reconstruction, rel=1e-12)
-        assert gen.kl(*opt.params(), S) == pytest.approx(t.kl, rel=1e-12, abs=1e-12)
+        assert gen.objective(*opt.arrays(), S, beta) == pytest.approx(t.objective, rel=1e-12)
+        assert gen.reconstruction(*opt.arrays(), S) == pytest.approx(t.reconstruction, rel=1e-12)
+        assert gen.kl(*opt.arrays(), S) == pytest.approx(t.kl, rel=1e-12, abs=1e-12)
         # MIE by eq. (25) with (26): E_inv = D^T D + I, F = (D^T D + I)^-1 D^T
         Einv = opt.D.T @ opt.D + np.eye(A.shape[1])
         mie = gen.inference_error(opt.W_mu, opt.b_mu, opt.W_sigma, opt.b_sigma, S, Einv, np.linalg.solve(Einv, opt.D.T))
@@ -73,7 +73,7 @@ def test_closed_form_beats_random_perturbations():
     rng = np.random.default_rng(0)
     for beta in _betas(A):
         opt = closed_form_optimum(A, beta)
-        best = gen.objective(*opt.params(), S, beta)
+        best = gen.objective(*opt.arrays(), S, beta)
         for _ in range(50):
-            moved = [p + 1e-3 * rng.normal(size=p.shape) for p in opt.params()]
+            moved = [p + 1e-3 * rng.normal(size=p.shape) for p in opt.arrays()]
             assert gen.objective(*moved, S, beta) < best

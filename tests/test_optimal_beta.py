@@ -18,15 +18,20 @@ import sympy as sp
 from scipy.optimize import minimize_scalar
 
 import derivations.exact_beta as exact_beta_mod
+import numerics.certify as certify
+import numerics.exact_algebra as exact_algebra
 import numerics.optimal_beta as ob
+import numerics.tie_envelope as tie_envelope
 from derivations.exact_beta import exact_optimal_beta, fig3_matrix, paper_matrix
+from numerics.model import fig3_mixing, paper_mixing
 from numerics.optimal_beta import PrecisionError, mie_curve_mp, optimal_beta, tie_curve_mp
 from numerics.optimum import closed_form_terms
 
 ROOT = Path(__file__).resolve().parent.parent
-PAPER = 0.5 * (np.ones((128, 2)) + np.eye(128, 2))
-FIG3 = 2 * np.eye(2) + 0.73                                  # binary 0.73, as a float array
-FIG3_EXACT = [["2.73", "0.73"], ["0.73", "2.73"]]            # decimal 73/100
+PAPER = paper_mixing()
+FIG3 = fig3_mixing()                                         # binary 0.73, as a float array
+FIG3_EXACT = fig3_mixing(exact=True)                         # decimal 73/100, as Fractions
+FIG3_DECIMAL_STRINGS = [["2.73", "0.73"], ["0.73", "2.73"]]
 
 
 def _float_reference(A):
@@ -254,26 +259,27 @@ def test_repeated_eigenvalue_warns():
 
 
 def test_refuses_when_digits_cannot_be_confirmed(monkeypatch):
-    monkeypatch.setattr(ob, "_EXTRA", (2, 4))             # 22 and 24 working digits: at most 17 confirmable
-    monkeypatch.setattr(ob, "_RETRIES", 0)
+    monkeypatch.setattr(certify, "WORKING_EXTRA_DIGITS", (2, 4))   # 22 and 24 working digits: at most 17 confirmable
+    monkeypatch.setattr(certify, "RETRIES", 0)
     with pytest.raises(PrecisionError):
         optimal_beta(FIG3_EXACT, digits=20)
 
 
 def test_input_forms_agree():
-    ref = optimal_beta(FIG3_EXACT, digits=40).beta_star
+    ref = optimal_beta(FIG3_DECIMAL_STRINGS, digits=40).beta_star
     assert optimal_beta([[Fraction(273, 100), Fraction(73, 100)], [Fraction(73, 100), Fraction(273, 100)]], 40).beta_star == ref
+    assert optimal_beta(FIG3_EXACT, 40).beta_star == ref
     # an mpmath matrix is read at its exact binary value: 0.73 at 53 bits, like the float problem
     m = optimal_beta(mpmath.matrix([[mpmath.mpf("2.73"), mpmath.mpf("0.73")], [mpmath.mpf("0.73"), mpmath.mpf("2.73")]]), 40)
     assert m.beta_star == optimal_beta(FIG3, 40).beta_star != ref
-    assert optimal_beta(np.array(FIG3_EXACT, dtype=object), 40).beta_star == ref
+    assert optimal_beta(np.array(FIG3_DECIMAL_STRINGS, dtype=object), 40).beta_star == ref
 
 
 def test_exact_gram_float_fast_path_equals_fraction_route():
     rng = np.random.default_rng(1)
     for A in (rng.normal(size=(40, 4)) * np.array([1e-30, 1.0, 1e20, 0.0]), np.array([[0.0, 1.0], [2.0, 0.0], [0.0, 0.0]])):
-        assert ob._float_gram(A) == ob._gram(ob.exact_matrix(A))
-        assert ob._float_gram(A) == ob._gram(ob.exact_matrix(A.astype(object)))
+        assert exact_algebra.float_gram(A) == exact_algebra.exact_gram(exact_algebra.exact_matrix(A))
+        assert exact_algebra.float_gram(A) == exact_algebra.exact_gram(exact_algebra.exact_matrix(A.astype(object)))
 
 
 # ---------------------------------------------------------------- layering and examples
@@ -283,7 +289,7 @@ def test_optimal_beta_does_not_import_sympy():
     assert out.stdout.strip() == "False"
 
 
-@pytest.mark.parametrize("mod", [ob, exact_beta_mod])
+@pytest.mark.parametrize("mod", [ob, exact_algebra, tie_envelope, certify, exact_beta_mod])
 def test_docstring_examples(mod):
     res = doctest.testmod(mod, optionflags=doctest.ELLIPSIS)
     assert res.failed == 0 and res.attempted > 0

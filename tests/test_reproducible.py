@@ -56,8 +56,8 @@ CASES = {
                     "--solver-seed", "2", "--json"], ["--seed", "1"], ["--seed", "7"], ("solver_starts", 2)),
     "crosscheck": (["crosscheck", "--problem", "fig3", "--betas", "0.5,2", "--seeds", "1", "--paths", "exact",
                     "--train-seed", "3", "--json"], ["--train-seed", "3"], ["--train-seed", "4"], ("training", [3])),
-    "train": (["train", "--quick", "--betas", "0.5,1,2", "--seeds", "1", "--epochs", "1", "--seed", "2", "--json"],
-              ["--seed", "2"], ["--seed", "3"], ("base_seed", 2)),
+    "train": (["train", "--quick", "--betas", "0.5,1,2", "--seeds", "1", "--epochs", "1", "--train-seed", "2",
+               "--json"], ["--train-seed", "2"], ["--train-seed", "3"], ("base_seed", 2)),
 }
 
 

@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 
 from numerics import _generated as gen
+from numerics import blas_threads, stationary_classify, stationary_hessian, stationary_starts
 from numerics import stationary as st
+from numerics.model import paper_mixing, parameter_count, parameter_shapes
 from numerics.optimum import closed_form_optimum, closed_form_terms
 
 
@@ -37,7 +39,7 @@ def _grad_norm(params, S, beta):
 
 
 def _paper(n=6):
-    return 0.5 * (np.ones((n, 2)) + np.eye(n, 2))
+    return paper_mixing(n, 2)
 
 
 # ----------------------------------------------------------------------------- the optimum
@@ -108,7 +110,7 @@ def test_hessian_matches_finite_differences_of_the_generated_objective():
     rng = np.random.default_rng(11)
     A, S = _problem(4)
     beta = 0.8
-    n = st.size(4, 2)
+    n = parameter_count(4, 2)
     theta = 0.5 * rng.normal(size=n)
     H = st.hessian(theta, S, beta)
     f = lambda t: gen.objective(*st.unflatten(t, 4, 2), S, beta)  # noqa: E731
@@ -158,11 +160,11 @@ def test_paper_like_problem_found_points_are_exactly_the_theory_points(beta):
     for label, params in theory:                           # each an exact root of the generated gradient
         assert _grad_norm(params, S, beta) < 1e-11, label
     r = st.solve_stationary(A, beta, starts=12, seed=1)
-    inv_theory = [st._invariants(p, S, beta) for _, p in theory]
-    inv_found = [st._invariants(p.params(), S, beta) for p in r.points]
+    inv_theory = [stationary_classify.invariants(p, S, beta) for _, p in theory]
+    inv_found = [stationary_classify.invariants(p.params(), S, beta) for p in r.points]
     assert len(r.points) == len(theory), st.format_result(r)
     for a in inv_theory:
-        assert sum(st._same_class(a, b) for b in inv_found) == 1
+        assert sum(stationary_classify.same_class(a, b) for b in inv_found) == 1
     assert r.closed_form_is_best and r.points[0].is_closed_form and r.points[0].kind == "maximum"
     assert [p.kind for p in r.points[1:]] == ["saddle"] * (len(r.points) - 1)
 
@@ -243,13 +245,14 @@ def test_invalid_starts_and_seed_are_rejected():
 
 def test_flatten_roundtrip_and_docstring_example():
     rng = np.random.default_rng(0)
-    params = [rng.normal(size=s) for s in st.shapes(5, 3)]
+    params = [rng.normal(size=s) for s in parameter_shapes(5, 3)]
     back = st.unflatten(st.flatten(params), 5, 3)
     assert all(np.array_equal(a, b) for a, b in zip(params, back))
     with pytest.raises(ValueError):
         st.unflatten(np.zeros(7), 5, 3)
     A, S = _problem(8)
-    g = st.gradient(st.flatten(closed_form_optimum(A, 0.5).params()), S, 0.5)
-    assert g.shape == (st.size(4, 2),) and np.linalg.norm(g) < 1e-12
-    result = doctest.testmod(st, optionflags=doctest.ELLIPSIS)
-    assert result.failed == 0 and result.attempted > 0
+    g = st.gradient(st.flatten(closed_form_optimum(A, 0.5).arrays()), S, 0.5)
+    assert g.shape == (parameter_count(4, 2),) and np.linalg.norm(g) < 1e-12
+    for module in (st, stationary_hessian, stationary_classify, stationary_starts, blas_threads):
+        result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+        assert result.failed == 0 and result.attempted > 0, module.__name__

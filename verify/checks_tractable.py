@@ -12,13 +12,13 @@ from scipy.optimize import minimize_scalar
 
 from numerics import _generated as gen
 from numerics.curve import beta_curve as _beta_curve
+from numerics.gauge import relabel_parameters, signed_permutation_matrix, signed_permutations
 from numerics.optimum import closed_form_optimum, closed_form_terms, spectrum
 from numerics.problems import paper_problem
 
 from . import properties as P
 from . import strategies as S
-from .checks_propositions import CHEAP, _describe, _plain, _step
-from .hunt import hunt
+from .hunt import CHEAP, describe, hunt, hunt_step, plain
 from .ledger import note
 from .outcome import Step, confirmed, qualified, refuted
 
@@ -68,7 +68,7 @@ def check_fig1_elbo(ctx):
     f, _ = P.CLOSED_FORM.mp(A)
     left, right = P._one_sided(lambda b: f(b).elbo, 1)
     below, above = P._one_sided(lambda b: f(b).elbo, 0.9)[1], P._one_sided(lambda b: f(b).elbo, 1.1)[0]
-    steps = [_step("ELBO*(beta) <= ELBO*(1) for beta drawn over [0.05, 55]", h, "Fig. 1A"),
+    steps = [hunt_step("ELBO*(beta) <= ELBO*(1) for beta drawn over [0.05, 55]", h, "Fig. 1A"),
              Step("ELBO*(1) is the largest value on a 400-point grid over [0.05, 200]", bool(np.all(elbo <= one + 1e-9)),
                   f"ELBO*(1) = {one:.10g}; grid max {elbo.max():.10g} at beta = {GRID[int(np.argmax(elbo))]:.4g}", "Fig. 1A"),
              Step("dELBO*/dbeta > 0 below 1 and < 0 above (mpmath, 50 digits)", bool(below > 0 and above < 0),
@@ -76,7 +76,7 @@ def check_fig1_elbo(ctx):
                   "eq. 15")]
     if not all(s.holds for s in steps):
         return refuted("ELBO* is not maximised at beta = 1 for the paper's problem", steps,
-                       counterexample={"instance": _plain(h.counterexample), "values": h.detail})
+                       counterexample={"instance": plain(h.counterexample), "values": h.detail})
     return confirmed(f"ELBO* is maximised at beta = 1 (ELBO*(1) = {one:.10g}); it increases below and decreases above.",
                      steps, figures=_plot_fig1(ctx))
 
@@ -90,14 +90,14 @@ def _monotone_check(ctx, name, prop, label, equation):
     diffs = np.diff(values)
     strict = bool(np.all(diffs[before[1:]] < 0))
     flat = bool(np.all(np.abs(diffs[~before[:-1]]) <= 1e-9 * max(1.0, np.abs(values).max())))
-    steps = [_step(f"{label} non-increasing for beta pairs over [0.05, 403]", h, equation),
+    steps = [hunt_step(f"{label} non-increasing for beta pairs over [0.05, 403]", h, equation),
              Step(f"{label} strictly decreasing for beta < lambda_max = {lam_max:g}", strict,
                   "on a 400-point grid" if strict else "not strictly decreasing", equation),
              Step(f"{label} constant for beta >= lambda_max (every unit collapsed)", flat,
                   f"{name} = {values[-1]:.10g} there", equation, role="finding")]
     if h.found:
         return refuted(f"{label} increases somewhere", steps,
-                       counterexample={"instance": _plain(h.counterexample), "values": h.detail})
+                       counterexample={"instance": plain(h.counterexample), "values": h.detail})
     return confirmed(f"{label} is non-increasing in beta: strictly decreasing for beta < lambda_max = {lam_max:g}, "
                      f"constant beyond (all units collapsed, q(z|x) = p(z)).", steps, figures=_plot_fig1(ctx))
 
@@ -122,7 +122,7 @@ def check_fig1_loglik(ctx):
     ll = beta_curve(A, GRID).column("log_likelihood")
     at_one = closed_form_terms(A, 1.0).log_likelihood
     arg = float(GRID[int(np.argmax(ll))])
-    steps = [_step("data log-likelihood non-increasing in beta", h, "Sec. IV.B ('not shown')"),
+    steps = [hunt_step("data log-likelihood non-increasing in beta", h, "Sec. IV.B ('not shown')"),
              Step("the log-likelihood is largest at beta = 1", bool(np.all(ll <= at_one + 1e-9)),
                   f"E log p(x) at beta = 1: {at_one:.10g}; grid argmax beta = {arg:.4g}", "Sec. IV.B", role="finding")]
     if not h.found:
@@ -173,31 +173,16 @@ def check_fig1_mie(ctx):
         "(fig1-tie-finite-optimum).", steps, figures=_plot_fig1(ctx))
 
 
-def gauge(perm, signs) -> np.ndarray:
-    """The signed permutation matrix G with G[j, perm[j]] = signs[j] (z -> G z)."""
-    k = len(perm)
-    G = np.zeros((k, k))
-    G[np.arange(k), list(perm)] = signs
-    return G
-
-
-def representative(o, G):
-    """The parameters of the optimum ``o`` after z -> G z: an equally optimal solution (eq. 6 is unchanged: the
-    prior N(0, I) and a diagonal q are invariant, and the decoder D G^T undoes the map in the reconstruction)."""
-    P = np.abs(G)            # variances are permuted, never negated
-    return G @ o.W_mu, G @ o.b_mu, P @ o.W_sigma, P @ o.b_sigma, o.D @ G.T, o.b_D
-
-
 def representative_ties(A, betas):
     """TIE along ``betas`` for each equally optimal representative of the closed-form optimum.
 
-    The objective (6) is invariant under z -> G z for every signed permutation G (see :func:`representative`),
+    The objective (6) is invariant under z -> G z for every signed permutation G
+    (:func:`numerics.gauge.relabel_parameters`, G[j, perm[j]] = signs[j]),
     so the optimum is a set; TIE (3) is not invariant. Each G is applied to the canonical optimum (fixed signs,
     units by eigenvalue) at every beta, which gives a continuous branch; TIE is evaluated densely by eq. (25)
     with E, F of eq. (27), an independent route from the per-unit closed form.
     Returns {(perm, signs): array of TIE}.
     """
-    import itertools
     A = np.asarray(A, dtype=float)
     N, k = A.shape
     Sx = A @ A.T + np.eye(N)
@@ -205,11 +190,10 @@ def representative_ties(A, betas):
     F = np.linalg.solve(E_inv, A.T)
     out = {}
     optima = [closed_form_optimum(A, b) for b in betas]
-    for perm in itertools.permutations(range(k)):
-        for signs in itertools.product((1, -1), repeat=k):
-            G = gauge(perm, signs)
-            out[(perm, signs)] = np.array([gen.inference_error(*representative(o, G)[:4], Sx, E_inv, F)
-                                           for o in optima], dtype=float)
+    for perm, signs in signed_permutations(k):
+        G = signed_permutation_matrix(perm, signs)
+        out[(perm, signs)] = np.array([gen.inference_error(*relabel_parameters(o, G).params()[:4], Sx, E_inv, F)
+                                       for o in optima], dtype=float)
     return out
 
 
@@ -263,19 +247,21 @@ def check_fig1_tie(ctx):
     for b in (0.5, 1.0, 3.0):
         o, L = closed_form_optimum(A, b), closed_form_terms(A, b).objective
         for g in reps:
-            spread = max(spread, abs(float(gen.objective(*representative(o, gauge(*g)), Sx, b)) - L) / abs(L))
+            G = signed_permutation_matrix(*g)
+            spread = max(spread, abs(float(gen.objective(*relabel_parameters(o, G).params(), Sx, b)) - L) / abs(L))
     steps.append(Step("every representative z -> G z is equally optimal: the objective (6) with every constant, "
                       "evaluated by the generated N x N formula at its parameters, equals the closed-form L*",
                       spread <= 1e-10, f"max relative difference {spread:.2g} over {len(reps)} representatives at "
                       "beta = 0.5, 1, 3", "eq. 6", role="support"))
     monotone = {g: t for g, t in reps.items() if np.all(np.diff(t) <= 1e-9 * np.abs(t[:-1]).max())}
-    G_al = gauge(*g_aligned)
+    G_al = signed_permutation_matrix(*g_aligned)
     steps.append(Step("every equally optimal representative (z -> G z, G a signed permutation) has a TIE that is "
                       "not monotonically decreasing in beta", not monotone,
                       f"{len(monotone)} of {len(reps)} representatives have TIE non-increasing on {len(grid)} betas "
                       f"({grid[0]:.3g}..{grid[-1]:.4g}, dense at each threshold)" + "".join(
-                          f"; relative to the aligned solution, {_relative(gauge(*g), G_al)}: TIE({grid[0]:.3g}) = "
-                          f"{t[0]:.6g}, TIE(1) = {t[i_one]:.6g}, TIE(beyond lambda_max) = {t[-1]:.6g}"
+                          f"; relative to the aligned solution, {_relative(signed_permutation_matrix(*g), G_al)}: "
+                          f"TIE({grid[0]:.3g}) = {t[0]:.6g}, TIE(1) = {t[i_one]:.6g}, "
+                          f"TIE(beyond lambda_max) = {t[-1]:.6g}"
                           for g, t in list(monotone.items())[:2]), "eq. 3"))
     if not steps[0].holds:
         return refuted("TIE has no interior optimum", steps, counterexample={"beta_star": r.beta_star})
@@ -286,8 +272,8 @@ def check_fig1_tie(ctx):
             f"With the latents aligned to the sources, TIE has a finite optimal beta* = {r.beta_star} > 1 (30 digits, "
             f"confirmed at higher precision), TIE* = {r.tie_star} < TIE(1) = {t_one:.10g}. But the optimum is a set: "
             "the objective is unchanged by any signed permutation of z, and TIE (3) is not. For the equally optimal "
-            f"solution {_relative(gauge(*g), G_al)} (relative to the aligned one) TIE decreases monotonically from "
-            f"{t[0]:.6g} (beta = {grid[0]:.3g}) to {t[-1]:.6g} at collapse (beta >= lambda_max = {float(lam[-1]):g}).",
+            f"solution {_relative(signed_permutation_matrix(*g), G_al)} (relative to the aligned one) TIE decreases "
+            f"monotonically from {t[0]:.6g} (beta = {grid[0]:.3g}) to {t[-1]:.6g} at collapse (beta >= lambda_max = {float(lam[-1]):g}).",
             steps, condition="TIE is evaluated with the latents aligned to the sources (the signed permutation of z "
                              "that minimises TIE, as this toolkit measures it); the paper does not say which of the "
                              "equally optimal solutions of eq. (23) it used", figures=_plot_fig1(ctx), data=data)
@@ -302,7 +288,7 @@ def check_sec3_mie(ctx):
     h = hunt(S.beta_pairs(-3, 5), lambda bb: _loglik_nonincreasing(A, *bb), max_examples=CHEAP)
     lam_max, mie, at_one, beyond, inside = _mie_facts(A)
     nonmono = bool(np.any(np.diff(mie) > 0) and np.any(np.diff(mie) < 0))
-    steps = [Step("premise: the data log-likelihood decreases with beta", not h.found, _describe(h), "Sec. III, eq. 16",
+    steps = [Step("premise: the data log-likelihood decreases with beta", not h.found, describe(h), "Sec. III, eq. 16",
                   role="finding"),
              Step("conclusion: MIE is non-monotone in beta", nonmono, f"MIE(1) = {at_one:.3g}, max {mie.max():.6g}",
                   "eq. 16"),
@@ -312,7 +298,7 @@ def check_sec3_mie(ctx):
         return refuted("MIE is monotone in the tractable model", steps, counterexample={"mie": mie[:5].tolist()})
     return qualified(
         "In the tractable model MIE is indeed non-monotone, but not for the stated reason: the premise fails (the data "
-        f"log-likelihood is not decreasing: {_describe(h)}); it is largest at beta = 1, exactly where ELBO* is, so "
+        f"log-likelihood is not decreasing: {describe(h)}); it is largest at beta = 1, exactly where ELBO* is, so "
         "MIE = log p - ELBO* vanishes there. The 'optimal value' of MIE is beta = 1 (and every beta >= lambda_max).",
         steps, condition="the conclusion holds in the tractable model; the argument's premise (log-likelihood "
                          "decreasing in beta) is false there, and the MIE-optimal beta is 1")
@@ -334,7 +320,7 @@ def check_posterior_nondiagonal(ctx):
              max_examples=CHEAP)
     steps = [Step("the paper's A: Sigma_s|x = (A^T A + I)^-1 is non-diagonal", mine.holds,
                   f"max |off-diagonal| = {mine.detail['max |off-diagonal of Sigma_s|x|']:.6g}", "eq. 19"),
-             _step("every A (k >= 2) gives a non-diagonal posterior covariance", h, "eq. 19")]
+             hunt_step("every A (k >= 2) gives a non-diagonal posterior covariance", h, "eq. 19")]
     if not mine.holds:
         return refuted("diagonal for the paper's A", steps, counterexample=mine.detail)
     if h.found:
@@ -358,13 +344,13 @@ def check_decoder_capable(ctx):
     o = closed_form_optimum(A, 1.0)
     cosines = np.abs((o.D / np.linalg.norm(o.D, axis=0)).T @ (A / np.linalg.norm(A, axis=0)))
     t1 = closed_form_terms(A, 1.0)
-    steps = [_step("at beta = 1 the optimal decoder models p(x) exactly: D D^T = A A^T", h, "eqs. 18, 57"),
+    steps = [hunt_step("at beta = 1 the optimal decoder models p(x) exactly: D D^T = A A^T", h, "eqs. 18, 57"),
              Step("but D is A rotated, not A: |cos| between the columns of D and of A", True,
                   f"{np.round(cosines, 6).tolist()}; hence MIE(1) = {t1.mie:.3g} while TIE(1) = {t1.tie:.6g}",
                   "eq. 24 vs 19", role="finding")]
     if h.found:
         return refuted("the beta = 1 optimum does not model the data", steps,
-                       counterexample={"instance": _plain(h.counterexample), "values": h.detail})
+                       counterexample={"instance": plain(h.counterexample), "values": h.detail})
     return confirmed("The decoder can model the data (D = A, b_D = 0 gives p_theta(x) = p(x)), and the beta = 1 optimum "
                      "does so: D D^T = A A^T. It reaches A only up to a rotation (D = A R), which is why TIE(1) > 0 "
                      "while MIE(1) = 0.", steps)
@@ -373,11 +359,11 @@ def check_decoder_capable(ctx):
 def _tie_improves_on_one(A) -> P.PropertyResult:
     """Some beta != 1 beats the VAE on TIE: the right derivative of the gauge-aligned TIE at beta = 1 is negative
     (mpmath, 40 digits; the optimum may sit within 1e-3 of 1, where no float grid sees it)."""
-    from numerics.optimal_beta import _exact_problem, _Solver
+    from numerics.tie_envelope import tie_envelope
     if not np.any(A):
         return P.PropertyResult(False, {"A": A.tolist(), "TIE": "0 for every beta >= 1 (A = 0)"})
     note("precision", "tie_high_precision", "mpmath, 40 digits")
-    s = _Solver(_exact_problem(A), 40)
+    s = tie_envelope(A, 40)
     one = s.ctx.mpf(1)
     slope = s.ctx.diff(s.tie, one, direction=1)
     return P.PropertyResult(bool(slope < -s.ctx.mpf(10) ** -25),
@@ -398,13 +384,13 @@ def check_finite_optimal_beta(ctx):
                  _tie_improves_on_one, max_examples=CHEAP // 2)
     h_dep = hunt(nonzero.filter(lambda M: _orthogonality(M) > 0.05),
                  _tie_improves_on_one, max_examples=CHEAP // 2)
-    steps = [_step("some beta != 1 has a lower TIE than the VAE (beta = 1), for every A", h_all, "abstract, Fig. 1B",
+    steps = [hunt_step("some beta != 1 has a lower TIE than the VAE (beta = 1), for every A", h_all, "abstract, Fig. 1B",
                    role="finding"),
-             _step("... for every A whose columns are not orthogonal (conditionally dependent posterior)", h_dep,
+             hunt_step("... for every A whose columns are not orthogonal (conditionally dependent posterior)", h_dep,
                    "abstract, Sec. II")]
     if h_dep.found:
         return refuted("beta = 1 is TIE-optimal for a conditionally dependent problem", steps,
-                       counterexample={"instance": _plain(h_dep.counterexample), "values": h_dep.detail})
+                       counterexample={"instance": plain(h_dep.counterexample), "values": h_dep.detail})
     if h_all.found:
         return qualified("A beta != 1 beats the VAE on TIE whenever the columns of A are not orthogonal (the "
                          "'incompatibility' of the abstract); with orthogonal columns the posterior factorises and "
@@ -444,7 +430,7 @@ def _random_parameters(draw):
 def check_eq4(ctx):
     note("precision", "generated_formulas", "float64 (numpy)")
     h = hunt(_random_parameters(), _elbo_identity, max_examples=CHEAP)
-    steps = [_step("E_x[log p_theta(x)] - MIE = ELBO at random parameters (generated eqs. 21, 25; Gaussian evidence "
+    steps = [hunt_step("E_x[log p_theta(x)] - MIE = ELBO at random parameters (generated eqs. 21, 25; Gaussian evidence "
                    "eq. 57)", h, "eqs. 4, 16")]
     return refuted("identity (4) fails", steps, counterexample={"instance": str(h.counterexample), "values": h.detail}) \
         if h.found else confirmed("Identity (4), averaged over the data, holds at arbitrary parameters of the "

@@ -59,8 +59,14 @@ class AuditContext:
             raise UndeclaredNeed(f"the check read '{need}', which its claim does not declare in verify/catalogue.py")
 
     @property
+    def level(self):
+        """The level of effort of the trained-network runs (deep.levels): ``long`` with ``audit --deep``."""
+        from deep.levels import audit_level
+        return audit_level(self.deep)
+
+    @property
     def protocol_name(self) -> str:
-        return "long" if self.deep else "reduced"
+        return self.level.name
 
     def memo(self, key, compute):
         if key not in self._memo:
@@ -84,28 +90,24 @@ class AuditContext:
         self._asking("fig2")
 
         def run():
-            from deep import experiments, protocol
-            proto = protocol.long_fig2() if self.deep else protocol.reduced_fig2()
-            return experiments.run_fig2(proto, progress=self.progress)
+            from deep import experiments
+            return experiments.run_fig2(self.level.figure("fig2"), progress=self.progress)
         return self._noted_training("fig2", self.memo("fig2", run))
 
     def fig3(self):
         self._asking("fig3")
 
         def run():
-            from deep import experiments, protocol
-            proto = protocol.long_fig3() if self.deep else protocol.reduced_fig3()
-            return experiments.run_fig3(proto, progress=self.progress)
+            from deep import experiments
+            return experiments.run_fig3(self.level.figure("fig3"), progress=self.progress)
         return self._noted_training("fig3", self.memo("fig3", run))
 
     def crosscheck(self):
         self._asking("crosscheck")
 
         def run():
-            from deep import crosscheck
-            from numerics.problems import paper_problem
-            proto = crosscheck.protocol("deep" if self.deep else "audit")
-            return crosscheck.run_crosscheck(paper_problem().A, protocol=proto)
+            from deep.crosscheck import audit_crosscheck
+            return audit_crosscheck(self.deep)
         result = self.memo("crosscheck", run)
         note("seeds", "crosscheck_training", [int(x) for x in result.environment.get("seeds", [])])
         note("precision", "crosscheck_training", "torch float64")

@@ -10,6 +10,9 @@ for ``qualified``, the reason for ``not-checked``).
 >>> s = Step("L*(beta) non-increasing on 50 random problems", True, "no counterexample", "Prop. 1")
 >>> confirmed("holds", [s]).verdict
 'confirmed'
+>>> import numpy as np
+>>> Step("a numpy comparison", np.float64(1.0) < 2.0, "").holds is True
+True
 >>> refuted("fails", [s], counterexample={})      # doctest: +IGNORE_EXCEPTION_DETAIL
 Traceback (most recent call last):
 ValueError: refuted needs a non-empty counterexample
@@ -30,6 +33,15 @@ class Step:
     detail: str
     equation: str = ""           # the equation or proposition it bears on, e.g. "eq. 10"
     role: str = "claim"          # "claim" (the paper's statement) or "support" (the toolkit's own cross-check)
+
+    def __post_init__(self):
+        # a numpy comparison gives numpy.bool_, which JSON and `is True` do not treat as a bool: store a bool
+        if getattr(self.holds, "dtype", None) is not None and self.holds.dtype.kind == "b" and self.holds.shape == ():
+            object.__setattr__(self, "holds", bool(self.holds))
+        if not isinstance(self.holds, bool):
+            raise TypeError(f"step '{self.name}': holds must be a bool, got {type(self.holds).__name__}")
+        if self.role not in ("claim", "support", "finding"):
+            raise ValueError(f"step '{self.name}': role must be claim, support or finding, got '{self.role}'")
 
     def line(self) -> str:
         mark = "holds" if self.holds else "FAILS"

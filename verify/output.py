@@ -42,9 +42,8 @@ def with_provenance(doc, invocation: Invocation, *, seeds: dict, precision: dict
     return {**doc, "provenance": stamp}
 
 
-def dumps(doc, invocation: Invocation | None = None, *, seeds: dict, precision: dict, indent: int = 1,
+def dumps(doc, invocation: Invocation, *, seeds: dict, precision: dict, indent: int = 1,
           inputs: dict | None = None) -> str:
     """The strict JSON text of ``doc`` with the provenance of ``invocation``."""
-    invocation = Invocation() if invocation is None else invocation     # TEMPORARY (crosscheck, train adapters)
     return json.dumps(jsonable(with_provenance(doc, invocation, seeds=seeds, precision=precision, inputs=inputs)),
                       indent=indent, allow_nan=False)

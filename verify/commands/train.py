@@ -1,9 +1,238 @@
-"""TEMPORARY adapter while verify/train_command.py is being edited by a helper; replaced by the command's module."""
+"""``train``: the deep beta-VAE of Section V (Fig. 2), or ``--fig3`` the canvas experiment of Fig. 3.
+
+    python -m verify train [--quick] [--fig3] [--seeds S] [--epochs E] [--betas B1,B2,...] [--train-seed S0]
+                           [--latents K] [--batch-size B] [--mc-samples M] [--eval train|fresh] [--mnist DIR]
+                           [--device DEV] [--threads T] [--json] [--plot FILE]
+
+Without ``--quick`` the long protocol runs (a few minutes on a 2-core CPU); ``--quick`` the reduced one
+(seconds); explicit flags override either. Every (realisation, beta) model is trained in one batched
+program; a progress bar goes to stderr when it is a terminal (never with ``--json``).
+
+Bad input: one line ``error: <flag>: <problem>`` on stderr, exit status 2, nothing written. A library error
+(deep.protocol.ProtocolError, deep.data.DataError) names the protocol field; :data:`FLAG_OF_FIELD` gives the flag.
+
+>>> from deep.protocol import ProtocolError
+>>> str(_usage_error(ProtocolError("seed", "must be an integer between 0 and 9, got -1")))
+'--train-seed: must be an integer between 0 and 9, got -1'
+"""
 from __future__ import annotations
 
-from ..train_command import configure  # noqa: F401
-from ..train_command import run as _run
+import argparse
+import math
+import sys
+
+from .usage import UsageError, bounded_int, check_plot_option, plot_errors
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--quick", action="store_true", help="the reduced protocol (seconds) instead of the long one")
+    parser.add_argument("--fig3", action="store_true", help="Fig. 3: one digit on a canvas at x = A s + eta (N = k = 2)")
+    parser.add_argument("--seeds", metavar="S", help="realisations per beta")
+    parser.add_argument("--epochs", metavar="E", help="epochs over the data set")
+    parser.add_argument("--betas", metavar="B1,B2,...", help="comma-separated betas (> 0)")
+    parser.add_argument("--train-seed", metavar="S0", help="base seed of every random stream (default 0; --seed is "
+                                                         "only ever the seed of a random mixing matrix)")
+    parser.add_argument("--latents", metavar="K", help="Fig. 2: k latents = k digit classes 0..k-1 as columns of A "
+                                                       "(default 10, Section V; 2 is Appendix C's)")
+    parser.add_argument("--batch-size", metavar="B", help="mini-batch size (not stated in the paper; default 100, "
+                                                          "50 in --quick)")
+    parser.add_argument("--mc-samples", metavar="M", help="Monte-Carlo samples of the reconstruction term")
+    parser.add_argument("--eval", choices=("train", "fresh"), metavar="train|fresh",
+                        help="average the terms over each realisation's training set (default, as Appendix C "
+                             "reads) or over a fresh sample of the same size from p(x)")
+    parser.add_argument("--mnist", metavar="DIR", help="read MNIST IDX files (train-images-idx3-ubyte[.gz], "
+                                                       "train-labels-idx1-ubyte[.gz]) instead of scikit-learn's digits")
+    parser.add_argument("--device", metavar="DEV", help="cpu or cuda (default: cuda when available)")
+    parser.add_argument("--threads", metavar="T",
+                        help="CPU threads, or 'auto' (the faster of 1 and all, measured); default 1: on a shared "
+                             "small machine more threads can be far slower")
+    parser.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+    parser.add_argument("--plot", metavar="FILE.png", help="write the figure (Fig. 2 panels A-D; Fig. 3 also E)")
+
+
+# Measured: 1e-30 and 1e30 train and evaluate; 1e40 overflows float32 and crashed the TIE alignment
+TRAIN_BETAS = (1e-30, 1e30)
+
+
+def parse_betas(text: str) -> tuple[float, ...]:
+    """'0.1,1,10' -> (0.1, 1.0, 10.0); every beta finite and > 0, no repeats."""
+    values = []
+    for part in text.split(","):
+        part = part.strip()
+        try:
+            value = float(part)
+        except ValueError:
+            raise UsageError(f"--betas: expected comma-separated numbers, got '{part}'") from None
+        if not math.isfinite(value) or value <= 0:
+            raise UsageError(f"--betas: beta must be a finite number > 0, got {part}")
+        if not TRAIN_BETAS[0] <= value <= TRAIN_BETAS[1]:
+            raise UsageError(f"--betas: beta = {part} is outside {TRAIN_BETAS[0]:g} <= beta <= {TRAIN_BETAS[1]:g}: the "
+                             "networks train in float32 (largest 3.4e38), where beta x KL overflows")
+        values.append(value)
+    if len(set(values)) != len(values):
+        raise UsageError(f"--betas: repeated beta in '{text}'")
+    return tuple(values)
+
+
+# The protocol field each flag sets (deep.protocol.Protocol); a library error names the field, the flag is added here.
+FLAG_OF_FIELD = {"seeds": "--seeds", "epochs": "--epochs", "seed": "--train-seed", "latents": "--latents",
+                 "batch_size": "--batch-size", "mc_samples": "--mc-samples", "betas": "--betas", "mnist": "--mnist",
+                 "eval_on": "--eval"}
+
+
+def _usage_error(err) -> UsageError:
+    """A deep.protocol.ProtocolError or deep.data.DataError as the usage error of the flag that set its field."""
+    flag = FLAG_OF_FIELD.get(err.field, f"protocol field {err.field}")
+    return UsageError(f"{flag}: {err.problem}")
+
+
+def build_protocol(args):
+    """The protocol the flags describe (validated), or UsageError."""
+    from deep import protocol as presets
+    from deep.levels import train_level
+
+    base = train_level(args.quick).figure("fig3" if args.fig3 else "fig2")
+    changes = {}
+    for name, attr, lo, hi in (("seeds", "seeds", 1, 100_000), ("epochs", "epochs", 1, 1_000_000),
+                               ("seed", "train_seed", 0, 2 ** 63 - 1), ("latents", "latents", 1, 10),
+                               ("batch_size", "batch_size", 1, 10_000_000), ("mc_samples", "mc_samples", 2, 1_000_000)):
+        text = getattr(args, attr)
+        if text is not None:
+            changes[name] = bounded_int(FLAG_OF_FIELD[name], text, lo, hi)
+    if args.betas is not None:
+        changes["betas"] = parse_betas(args.betas)
+    if args.fig3 and changes.get("latents", 2) != 2:
+        raise UsageError(f"--latents: Fig. 3 has k = 2 (N = k = 2 in its caption), got {changes['latents']}")
+    if args.mnist is not None:
+        changes["mnist"] = args.mnist
+    if args.eval is not None:
+        changes["eval_on"] = args.eval
+    try:
+        return base.with_changes(**changes)
+    except presets.ProtocolError as err:
+        raise _usage_error(err) from None
+
+
+def _check_inputs(args, protocol):
+    """Everything that can be wrong with the input, before any training or writing."""
+    from deep.data import DataError, load_mnist
+
+    if args.plot is not None:
+        check_plot_option(args.plot)
+    if protocol.mnist is not None:
+        try:
+            digits = load_mnist(protocol.mnist)
+            from deep.data import representatives
+            classes = [protocol.digit] if protocol.figure == "fig3" else list(range(protocol.k))
+            representatives(digits, classes)
+        except DataError as err:
+            raise _usage_error(err) from None
+        if digits.labels is None:
+            print("warning: no train-labels-idx1-ubyte[.gz] next to the images: the first images stand for "
+                  "classes 0, 1, ...", file=sys.stderr)
+    device = None
+    if args.device is not None:
+        import torch
+        if args.device not in ("cpu", "cuda") and not args.device.startswith("cuda:"):
+            raise UsageError(f"--device: expected cpu or cuda, got '{args.device}'")
+        if args.device.startswith("cuda") and not torch.cuda.is_available():
+            raise UsageError("--device: CUDA is not available on this machine")
+        device = args.device
+    import os
+    threads = None
+    if args.threads is not None:
+        threads = "auto" if args.threads == "auto" else bounded_int("--threads", args.threads, 1, max(1, os.cpu_count() or 1))
+    return device, threads
+
+
+def _warnings(protocol) -> list[str]:
+    notes = []
+    if 1.0 not in protocol.betas:
+        notes.append("the beta grid does not contain 1: ELBO's maximum at beta = 1 (Proposition 3) cannot be located on it")
+    if protocol.seeds == 1:
+        notes.append("one realisation: the min/max band is the curve itself")
+    if len(protocol.betas) < 3:
+        notes.append("fewer than 3 betas: no interior extremum can be seen")
+    if protocol.figure == "fig3":
+        import numpy as np
+        for b in protocol.traversal_betas:
+            nearest = protocol.betas[int(np.argmin(np.abs(np.log(protocol.betas) - math.log(b))))]
+            if nearest != b:
+                notes.append(f"traversal for beta = {b:g} uses the nearest trained beta, {nearest:g}")
+    return notes
+
+
+def format_result(result) -> str:
+    """The human-readable table and the shape facts."""
+    p = result.protocol
+    shape = result.shape()
+    lines = [f"{'Fig. 3' if p['figure'] == 'fig3' else 'Fig. 2'} ({p['name']}): {len(result.seeds)} realisations x "
+             f"{len(result.betas)} betas, {p['epochs']} epochs over {p['examples']} examples, batch {p['batch_size']}, "
+             f"k = {p['k']}, {p['mc_samples']} Monte-Carlo samples, seed {p['seed']}, terms averaged over "
+             f"{'the training set' if p['eval_on'] == 'train' else 'a fresh sample from p(x)'}",
+             f"images: {result.images}",
+             "mean [min, max] over realisations:",
+             f"{'beta':>8} {'ln beta':>8}  {'ELBO':>28}  {'TIE':>26}  {'reconstruction':>28}  {'KL':>24}"]
+
+    def cell(name, j, width):
+        a = getattr(result, name)[:, j]
+        return f"{a.mean():.3f} [{a.min():.3f}, {a.max():.3f}]".rjust(width)
+
+    for j in sorted(range(len(result.betas)), key=lambda j: result.betas[j]):
+        beta = result.betas[j]
+        lines.append(f"{beta:>8.4g} {math.log(beta):>8.3f}  {cell('elbo', j, 28)}  {cell('tie', j, 26)}  "
+                     f"{cell('reconstruction', j, 28)}  {cell('kl', j, 24)}")
+    r, k, e, t = shape["reconstruction"], shape["kl"], shape["elbo"], shape["tie"]
+    yes = {True: "yes", False: "no"}
+    lines += [
+        f"reconstruction non-increasing in beta (steps up within 2 Monte-Carlo standard errors ignored): mean curve "
+        f"{yes[r['mean_non_increasing']]}; {r['realisations_non_increasing']}/{r['realisations']} realisations "
+        f"({r['realisations_strictly_non_increasing']} strictly)",
+        f"KL non-increasing in beta (steps up below 1e-3 nats ignored): mean curve {yes[k['mean_non_increasing']]}; "
+        f"{k['realisations_non_increasing']}/{k['realisations']} realisations ({k['realisations_strictly_non_increasing']} "
+        f"strictly)",
+        f"ELBO largest at beta = {e['argbest_beta']:g} (mean curve); per realisation: "
+        + ", ".join(f"{b:g}" for b in e["realisation_argbest_betas"]),
+        f"TIE smallest at beta = {t['argbest_beta']:g} (mean curve; interior of the grid: {yes[t['interior']]}); "
+        f"per realisation: " + ", ".join(f"{b:g}" for b in t["realisation_argbest_betas"]),
+        "TIE alignment: " + ("exact enumeration of all signed permutations" if shape["alignment_exact"]
+                             else "heuristic local search (each TIE is an upper bound of the gauge-aligned TIE)"),
+        f"Monte-Carlo standard error of the reconstruction term: at most {result.reconstruction_se.max():.3g}",
+        f"wall time {result.wall_time:.1f} s (train {result.timings['train']:.1f} s, evaluate "
+        f"{result.timings['evaluate']:.1f} s) on {result.device['device']}, {result.device['threads_used']} thread(s)",
+    ]
+    return "\n".join(lines)
 
 
 def run(args, invocation) -> int:
-    return _run(args)
+    from deep.experiments import run_fig2, run_fig3
+    from deep.plots import plot_fig2, plot_fig3
+
+    from ..output import dumps
+
+    protocol = build_protocol(args)
+    device, threads = _check_inputs(args, protocol)
+    for note in _warnings(protocol):
+        print(f"warning: {note}", file=sys.stderr)
+    progress = sys.stderr.isatty() and not args.json
+    runner = run_fig3 if protocol.figure == "fig3" else run_fig2
+    result = runner(protocol, progress=progress, device=device, threads=threads)
+    if args.plot is not None:
+        with plot_errors(args.plot):
+            (plot_fig3 if protocol.figure == "fig3" else plot_fig2)(result, args.plot)
+    if args.json:
+        doc = {"command": "train", **result.to_dict()}
+        if args.plot is not None:
+            doc["plot"] = args.plot
+        p = result.protocol
+        print(dumps(doc, invocation, seeds={
+            "base_seed": p["seed"], "realisations": [int(x) for x in result.seeds],
+            "streams": "data, initial weights, mini-batch order, reparameterisation and evaluation noise: one numpy "
+                       "SeedSequence per (base seed, purpose, realisation, beta index); see deep/streams.py"},
+            precision={"training": f"torch {p['dtype']}", "evaluation": "float64 (exact Gaussian KL terms)",
+                       "reconstruction_mc_samples": p["mc_samples"]}))
+    else:
+        print(format_result(result))
+        if args.plot is not None:
+            print(f"wrote {args.plot}")
+    return 0

@@ -1,0 +1,81 @@
+"""Levels of effort: one name per level, and what each runs (Fig. 2/3 protocols, the linear cross-check plan).
+
+The trained-network results come in levels of effort. This module is the one place that says
+which experiment each level runs; the names recorded with the results (the protocol's ``name``,
+the plan's ``name``) are those of the presets in :mod:`deep.protocol` and :mod:`deep.crosscheck_plan`.
+
+===========  ================================  ===========================  ==============================
+level        Figs. 2 and 3                     linear cross-check           used by
+===========  ================================  ===========================  ==============================
+``reduced``  ``reduced-fig2``/``-fig3`` (s)    plan ``audit`` (~7 s)        ``audit``, ``train --quick``
+``long``     ``long-fig2``/``-fig3`` (min)     plan ``deep`` (~7 min)       ``audit --deep``, ``train``
+``paper``    ``paper-fig2``/``-fig3`` (hours)  none                         (the paper's protocol, by hand)
+===========  ================================  ===========================  ==============================
+
+The ``crosscheck`` command has its own two plans, ``quick`` (``crosscheck --quick``) and ``full``
+(the default): :func:`crosscheck_command_plan`.
+
+>>> level = audit_level(deep=False)
+>>> level.name, level.figure("fig2").name, level.crosscheck().name
+('reduced', 'reduced-fig2', 'audit')
+>>> train_level(quick=False).figure("fig3").name, crosscheck_command_plan(quick=True).name
+('long-fig3', 'quick')
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from . import protocol as presets
+from .crosscheck_plan import CrosscheckPlan, named_plan
+
+
+@dataclass(frozen=True)
+class Level:
+    """One level of effort: its Fig. 2 and Fig. 3 protocols and (where there is one) its cross-check plan."""
+
+    name: str
+    fig2: Callable[[], presets.Protocol]
+    fig3: Callable[[], presets.Protocol]
+    crosscheck_plan: str | None          # a name of deep.crosscheck_plan.PLAN_NAMES
+
+    def figure(self, figure: str) -> presets.Protocol:
+        """The protocol of ``figure`` ('fig2' or 'fig3') at this level."""
+        if figure not in ("fig2", "fig3"):
+            raise ValueError(f"figure must be 'fig2' or 'fig3', got '{figure}'")
+        return self.fig2() if figure == "fig2" else self.fig3()
+
+    def crosscheck(self) -> CrosscheckPlan:
+        """The linear cross-check plan at this level; ValueError where the level has none."""
+        if self.crosscheck_plan is None:
+            raise ValueError(f"the level '{self.name}' has no cross-check plan")
+        return named_plan(self.crosscheck_plan)
+
+
+LEVELS = {
+    "reduced": Level("reduced", presets.reduced_fig2, presets.reduced_fig3, "audit"),
+    "long": Level("long", presets.long_fig2, presets.long_fig3, "deep"),
+    "paper": Level("paper", presets.paper_fig2, presets.paper_fig3, None),
+}
+
+
+def level(name: str) -> Level:
+    """The level called ``name`` (reduced, long, paper); ValueError otherwise."""
+    if name not in LEVELS:
+        raise ValueError(f"unknown level '{name}' ({', '.join(LEVELS)})")
+    return LEVELS[name]
+
+
+def audit_level(deep: bool) -> Level:
+    """The audit's level: ``long`` with ``--deep``, else ``reduced``."""
+    return LEVELS["long" if deep else "reduced"]
+
+
+def train_level(quick: bool) -> Level:
+    """The ``train`` command's level: ``reduced`` with ``--quick``, else ``long``."""
+    return LEVELS["reduced" if quick else "long"]
+
+
+def crosscheck_command_plan(quick: bool) -> CrosscheckPlan:
+    """The ``crosscheck`` command's plan: ``quick`` with ``--quick``, else ``full``."""
+    return named_plan("quick" if quick else "full")
