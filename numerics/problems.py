@@ -24,7 +24,13 @@ from .model import fig3_mixing, paper_mixing
 
 
 class ProblemError(ValueError):
-    """Invalid mixing-matrix input; the message names what was wrong (one line)."""
+    """Invalid mixing-matrix input (one line). ``source`` says which input was wrong: ``random`` (the shape asked
+    for), ``seed``, ``mixing`` (the file) or ``matrix`` (the matrix itself, however it was chosen); the command that
+    passed the input names its own flag."""
+
+    def __init__(self, source: str, problem: str):
+        super().__init__(f"{source}: {problem}")
+        self.source, self.problem = source, problem
 
 
 @dataclass(frozen=True)
@@ -62,9 +68,9 @@ def random_problem(N: int, k: int, seed: int = 0) -> Problem:
     The scaling keeps the eigenvalues of A A^T of order N/k, like the paper's problem.
     """
     if N < 1 or k < 1:
-        raise ProblemError(f"--random: N and k must be positive, got {N}x{k}")
+        raise ProblemError("random", f"N and k must be positive, got {N}x{k}")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ProblemError(f"--seed: must be a non-negative integer, got {seed!r}")
+        raise ProblemError("seed", f"must be a non-negative integer, got {seed!r}")
     A = np.random.default_rng(seed).standard_normal((N, k)) / np.sqrt(k)
     return checked(Problem(f"random {N}x{k} seed {seed}", A,
                            f"random {N}x{k} mixing matrix, i.i.d. N(0,1)/sqrt(k) entries, seed {seed}"))
@@ -78,12 +84,12 @@ def parse_shape(text: str) -> tuple[int, int]:
     """'100000x32' -> (100000, 32)."""
     m = re.fullmatch(r"\s*(\d+)\s*[xX]\s*(\d+)\s*", text or "")
     if not m:
-        raise ProblemError(f"--random: expected NxK with positive integers, got '{text}'")
+        raise ProblemError("random", f"expected NxK with positive integers, got '{text}'")
     N, k = int(m.group(1)), int(m.group(2))
     if N < 1 or k < 1:
-        raise ProblemError(f"--random: N and k must be positive, got '{text}'")
+        raise ProblemError("random", f"N and k must be positive, got '{text}'")
     if N * k > MAX_RANDOM_ENTRIES:
-        raise ProblemError(f"--random: {N}x{k} has {N * k:.3g} entries ({N * k * 8 / 2**30:.3g} GiB in float64), "
+        raise ProblemError("random", f"{N}x{k} has {N * k:.3g} entries ({N * k * 8 / 2**30:.3g} GiB in float64), "
                            f"more than the {MAX_RANDOM_ENTRIES:,} this command draws; use --mixing with a file")
     return N, k
 
@@ -91,14 +97,14 @@ def parse_shape(text: str) -> tuple[int, int]:
 def load_mixing(path: str | Path) -> Problem:
     """Read an N x k matrix from .npy (no pickle) or .csv (comma-separated numbers)."""
     if str(path) == "":
-        raise ProblemError("--mixing: empty path")
+        raise ProblemError("mixing", "empty path")
     path = Path(path)
     if not path.exists():
-        raise ProblemError(f"--mixing: file '{path}' does not exist")
+        raise ProblemError("mixing", f"file '{path}' does not exist")
     if not path.is_file():
-        raise ProblemError(f"--mixing: '{path}' is not a file")
+        raise ProblemError("mixing", f"'{path}' is not a file")
     if path.stat().st_size == 0:
-        raise ProblemError(f"--mixing: file '{path}' is empty")
+        raise ProblemError("mixing", f"file '{path}' is empty")
     suffix = path.suffix.lower()
     try:
         if suffix == ".npy":
@@ -108,7 +114,7 @@ def load_mixing(path: str | Path) -> Problem:
                 warnings.simplefilter("ignore")    # utf-8-sig: a CSV saved by a spreadsheet starts with a BOM
                 A = np.loadtxt(path, delimiter=",", dtype=float, ndmin=2, encoding="utf-8-sig")
         else:
-            raise ProblemError(f"--mixing: unsupported file type '{suffix or path.name}' (use .npy or .csv)")
+            raise ProblemError("mixing", f"unsupported file type '{suffix or path.name}' (use .npy or .csv)")
     except ProblemError:
         raise
     except (ValueError, OSError, EOFError, UnicodeDecodeError) as err:
@@ -117,9 +123,9 @@ def load_mixing(path: str | Path) -> Problem:
         else:
             msg = ("not a CSV of numbers: one row per observed dimension, comma-separated, no header, the same "
                    "number of values on every row (" + " ".join(str(err).split())[:120] + ")")
-        raise ProblemError(f"--mixing: cannot read '{path}': {msg}") from None
+        raise ProblemError("mixing", f"cannot read '{path}': {msg}") from None
     if A.dtype.kind not in "iuf":
-        raise ProblemError(f"--mixing: '{path}' holds {A.dtype} data, expected real numbers")
+        raise ProblemError("mixing", f"'{path}' holds {A.dtype} data, expected real numbers")
     if A.ndim == 1:
         A = A.reshape(-1, 1)
     return checked(Problem(f"file {path.name}", np.asarray(A, dtype=float), f"mixing matrix from {path}"))
@@ -133,18 +139,18 @@ def checked(problem: Problem, *, rel_tol: float = 1e-9) -> Problem:
     """Validate shape and values; attach warnings for degenerate but meaningful problems."""
     A = problem.A
     if A.ndim != 2 or A.size == 0:
-        raise ProblemError(f"mixing matrix: expected a non-empty N x k matrix, got shape {A.shape}")
+        raise ProblemError("matrix", f"expected a non-empty N x k matrix, got shape {A.shape}")
     if not np.all(np.isfinite(A)):
-        raise ProblemError("mixing matrix: contains NaN or infinite entries")
+        raise ProblemError("matrix", "contains NaN or infinite entries")
     N, k = A.shape
     if k > N:
-        raise ProblemError(f"mixing matrix: k = {k} latents exceed N = {N} observed dimensions; the closed form "
+        raise ProblemError("matrix", f"k = {k} latents exceed N = {N} observed dimensions; the closed form "
                            "needs k <= N (A^T A would have k - N zero eigenvalues mixed into the top-k of Sigma_x)")
     notes = list(problem.warnings)
     with np.errstate(over="ignore", invalid="ignore"):
         gram = A.T @ A
     if not np.all(np.isfinite(gram)) or np.abs(gram).max() > MAX_GRAM:
-        raise ProblemError(f"mixing matrix: entries too large (largest |A_ij| = {np.abs(A).max():.3g}): "
+        raise ProblemError("matrix", f"entries too large (largest |A_ij| = {np.abs(A).max():.3g}): "
                            f"A^T A exceeds {MAX_GRAM:.0e}, too close to the float64 overflow; rescale A")
     a = np.linalg.eigvalsh(gram)
     scale = max(float(a.max()), 1.0)

@@ -368,8 +368,8 @@ MUTANTS = [
        ["tests/test_deep_linear.py::test_mie_is_loglikelihood_minus_elbo_for_any_network"]),
     # ------------------------------------------------------------------ bad-input handling
     _m("badinput-k-gt-n", BADINPUT, "numerics/problems.py",
-       "    if k > N:\n        raise ProblemError(f\"mixing matrix: k = {k}",
-       "    if k > N + 1:\n        raise ProblemError(f\"mixing matrix: k = {k}",
+       "    if k > N:\n        raise ProblemError(\"matrix\", f\"k = {k}",
+       "    if k > N + 1:\n        raise ProblemError(\"matrix\", f\"k = {k}",
        "k = N + 1 latents accepted",
        ["tests/test_degenerate_inputs.py::test_more_latents_than_observed_dimensions_is_refused"]),
     _m("badinput-max-gram", BADINPUT, "numerics/problems.py",

@@ -42,9 +42,23 @@ def resolve_problem(args):
         else:
             raise UsageError(f"--problem: unknown problem '{args.problem}' (choose paper or fig3)")
     except problems.ProblemError as err:
-        message = str(err)
-        raise UsageError(message if message.startswith("--") else f"{problem_flag(args)}: {message}") from None
+        raise UsageError(problem_usage_message(err, problem_flag(args))) from None
     return problem
+
+
+def problem_usage_message(err, flag: str) -> str:
+    """A numerics.problems.ProblemError as one usage line: its source's flag (``matrix``: ``flag``, the option that
+    chose the matrix) and the problem.
+
+    >>> from numerics.problems import ProblemError
+    >>> problem_usage_message(ProblemError("seed", "must be a non-negative integer, got -1"), "--random")
+    '--seed: must be a non-negative integer, got -1'
+    >>> problem_usage_message(ProblemError("matrix", "contains NaN or infinite entries"), "--mixing")
+    '--mixing: mixing matrix: contains NaN or infinite entries'
+    """
+    if err.source == "matrix":
+        return f"{flag}: mixing matrix: {err.problem}"
+    return f"--{err.source}: {err.problem}"
 
 
 def print_problem_warnings(problem, args=None) -> None:
