@@ -130,7 +130,6 @@ def bench_to_tolerance(beta: float):
         why = "time limit" if len(reached) < len(TOLS) else "all reached"
     n = opt.state[theta].get("n_iter", 0)
     grad = torch.autograd.grad(exact_objective_flat(theta, At, beta), theta)[0]
-    D = theta.detach()[-(A.shape[0] * 2 + A.shape[0]):-A.shape[0]].view(A.shape[0], 2).numpy()
     rows.append(("L-BFGS alone (strong Wolfe, history 100)", reached,
                  f"{n} iterations ({why}, {LIMIT:.0f} s max); objective gap "
                  f"{gap(float(exact_objective_flat(theta.detach(), At, beta))):.0e}, max|grad| {float(grad.abs().max()):.0e}"))
@@ -151,8 +150,8 @@ def bench_to_tolerance(beta: float):
     t0 = time.perf_counter()
     sr = train_sampled(At, beta, 0, s)
     t_b = time.perf_counter() - t0
-    from deep.linear_metrics import elbo_terms
-    g_b = gap(elbo_terms(sr.params, A, beta).objective)
+    from deep.linear_metrics import network_terms
+    g_b = gap(network_terms(sr.params, A, beta).objective)
     rows.append((f"path (b): Adam on samples ({s.steps} steps x {s.batch})",
                  {tol: t_b for tol in TOLS if d2_err(sr.params.D) <= tol},
                  f"final gap {g_b:.0e}, d^2 error {d2_err(sr.params.D):.0e}, {t_b:.1f} s"))

@@ -44,7 +44,7 @@ def command_rows():
 
 def machine_description() -> str:
     """CPU model, cores, memory, OS and the library versions the timings depend on."""
-    from numerics.provenance import versions
+    from numerics.artifacts import versions
     cpu = platform.processor() or platform.machine()
     memory = ""
     try:

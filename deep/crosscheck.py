@@ -23,14 +23,13 @@ Runs on CUDA when available, else on the CPU with one torch thread (these matric
 two threads on this two-core machine, under load from another process, a path (b) step was
 measured 10x slower). float64 throughout; identical seeds give identical numbers.
 
->>> import numpy as np
->>> r = run_crosscheck(np.array([[2.73, 0.73], [0.73, 2.73]]), [2.0], [0], paths=("exact",))
+>>> from numerics.model import fig3_mixing
+>>> r = run_crosscheck(fig3_mixing(), [2.0], [0], paths=("exact",))
 >>> r.max_relative_error < 1e-8, r.gradient_check["max_relative_error"] < 1e-10
 (True, True)
 """
 from __future__ import annotations
 
-import math
 import sys
 import time
 from dataclasses import replace
@@ -38,22 +37,23 @@ from dataclasses import replace
 import numpy as np
 import torch
 
-from numerics import provenance
+from numerics.artifacts import jsonable, versions
+from numerics.model import parameter_count, spectrum
 
-from .crosscheck_betas import checked_betas, collapse_thresholds, near_threshold, plan_betas, plan_sampled_betas
+from .crosscheck_betas import checked_betas, near_threshold, plan_betas, plan_sampled_betas
 from .crosscheck_plan import PATHS, CrosscheckPlan
 from .crosscheck_result import CrosscheckRecord, CrosscheckResult
-from .device import torch_threads
+from .device import pick_device, torch_threads
 from .gradient_check import gradient_check
 from .levels import audit_level, crosscheck_command_plan
-from .linear import DTYPE, default_device, n_parameters
+from .linear import DTYPE
 from .linear_compare import MC_Z_LIMIT, compare, mc_prediction, monte_carlo_z, reference
-from .linear_metrics import trained_terms
+from .linear_metrics import trained_quantities
 from .linear_train import NEWTON_MAX_PARAMS, train_exact, train_sampled
 
 
 def environment(device) -> dict:
-    return {"versions": provenance.versions(), "dtype": "float64", "device": str(device),
+    return {"versions": versions(), "dtype": "float64", "device": str(device),
             "torch_threads": torch.get_num_threads()}
 
 
@@ -102,7 +102,7 @@ def run_crosscheck(A, betas=None, seeds=None, *, paths=PATHS, quick: bool = Fals
             raise ValueError(f"sampled_steps must be >= 10, got {sampled_steps}")
         plan = replace(plan, sampled=replace(plan.sampled, steps=int(sampled_steps)))
     plan = replace(plan, betas=betas, seeds=seed_list, paths=paths, sampled_betas=tuple(s_betas))
-    dev = torch.device(device) if device is not None else default_device()
+    dev = pick_device(device)
     N, k = A.shape
     jobs = ([("exact", b, s) for b in betas for s in seed_list] if "exact" in paths else []) + \
            [("sampled", b, s) for b in s_betas for s in s_seeds]
@@ -117,23 +117,23 @@ def run_crosscheck(A, betas=None, seeds=None, *, paths=PATHS, quick: bool = Fals
             ref = refs.setdefault(beta, reference(A, beta))
             t1 = time.perf_counter()
             run = train_exact(At, beta, s, plan.exact) if path == "exact" else train_sampled(At, beta, s, plan.sampled)
-            terms = trained_terms(run.params, A, beta)
-            comps = compare(terms, ref)
+            quantities = trained_quantities(run.params, A, beta)
+            comps = compare(quantities, ref)
             monte = _monte_carlo(A, beta, plan, comps, predictions, dev) if path == "sampled" else None
             records.append(CrosscheckRecord(
                 path=path, beta=beta, seed=s, comparisons=comps,
                 max_relative_error=max(c.relative_error for c in comps.values()), optimiser=run.optimiser_record(),
                 monte_carlo=monte,
-                alignment={"permutation": list(terms.alignment.permutation), "signs": list(terms.alignment.signs),
-                           "method": terms.alignment.method},
+                alignment={"permutation": list(quantities.alignment.permutation),
+                           "signs": list(quantities.alignment.signs), "method": quantities.alignment.method},
                 wall_time=time.perf_counter() - t1))
             bar.update(1)
         bar.close()
     exact = [r.max_relative_error for r in records if r.path == "exact"]
-    t = collapse_thresholds(A)
+    t = spectrum(A).collapse_thresholds
     return CrosscheckResult(
-        max_relative_error=max(exact) if exact else math.nan, records=tuple(records), gradient_check=grad,
-        protocol={**plan.as_dict(), "mc_z_limit": MC_Z_LIMIT}, wall_time=time.perf_counter() - t0,
+        max_relative_error=max(exact) if exact else None, records=tuple(records), gradient_check=grad,
+        protocol={**jsonable(plan), "mc_z_limit": MC_Z_LIMIT}, wall_time=time.perf_counter() - t0,
         problem={"N": N, "k": k, "collapse_thresholds": [float(x) for x in t],
                  "near_threshold": list(near_threshold(betas, A))},
         environment={**environment(dev), "seeds": list(seed_list)})
@@ -144,7 +144,7 @@ def _monte_carlo(A, beta, plan: CrosscheckPlan, comps, predictions: dict, dev) -
     if not plan.mc_prediction:
         return None
     N, k = A.shape
-    if n_parameters(N, k) > NEWTON_MAX_PARAMS:
+    if parameter_count(N, k) > NEWTON_MAX_PARAMS:
         return {"skipped": f"more than {NEWTON_MAX_PARAMS} parameters: the Hessian for the prediction is not formed"}
     s = plan.sampled
     if beta not in predictions:

@@ -1,15 +1,13 @@
 """Which betas a cross-check trains at: around 1 and the collapse thresholds, never on one.
 
 The optimum of the linear model changes character at beta = 1 and at every collapse threshold
-beta = lambda_i = 1 + a_i (a_i the eigenvalues of A^T A), where unit i collapses; on a threshold it
-is degenerate (the collapsing unit is flat to quartic order) and training converges slowly. So the
-betas bracket 1 and each threshold (:func:`default_betas`), path (b) runs on a subset of them
-(:func:`sampled_betas`), and :func:`near_threshold` names user betas that sit on one.
+beta = lambda_i = 1 + a_i (a_i the eigenvalues of A^T A: ``numerics.model.spectrum(A).collapse_thresholds``),
+where unit i collapses; on a threshold it is degenerate (the collapsing unit is flat to quartic order)
+and training converges slowly. So the betas bracket 1 and each threshold (:func:`default_betas`), path (b)
+runs on a subset of them (:func:`sampled_betas`), and :func:`near_threshold` names user betas that sit on one.
 
 >>> import numpy as np
 >>> A = 0.5 * (np.ones((128, 2)) + np.eye(128, 2))        # the paper's problem
->>> [round(float(t), 4) for t in collapse_thresholds(A)]
-[1.25, 66.25]
 >>> default_betas(A, reduced=True)
 (0.5, 1.08696, 1.4375, 9.10014, 76.1875)
 >>> sampled_betas(default_betas(A, reduced=True), A)
@@ -21,12 +19,7 @@ import math
 
 import numpy as np
 
-from numerics.optimum import spectrum
-
-
-def collapse_thresholds(A) -> np.ndarray:
-    """beta = lambda_i = 1 + a_i, ascending (a_i the eigenvalues of A^T A)."""
-    return np.sort(1.0 + spectrum(A).a)
+from numerics.model import spectrum
 
 
 def default_betas(A, *, reduced: bool = False, margin: float = 1.15, max_thresholds: int = 6) -> tuple[float, ...]:
@@ -38,7 +31,7 @@ def default_betas(A, *, reduced: bool = False, margin: float = 1.15, max_thresho
     keeps five: below 1, just above 1 and below the first threshold, just above it, a middle value
     and beyond the last threshold (the audit's plan).
     """
-    t_all = collapse_thresholds(A)
+    t_all = spectrum(A).collapse_thresholds
     t = t_all
     if len(t) > max_thresholds:
         t = t[np.unique(np.round(np.linspace(0, len(t) - 1, max_thresholds)).astype(int))]
@@ -67,7 +60,7 @@ def sampled_betas(betas, A) -> tuple[float, ...]:
     """Path (b)'s subset: the smallest beta, the first one above the first threshold, and the one
     closest (in log beta) to the geometric mean of that one and the largest."""
     betas = sorted(betas)
-    first = float(collapse_thresholds(A)[0])
+    first = float(spectrum(A).collapse_thresholds[0])
     above = [b for b in betas if b > first] or [betas[-1]]
     rest = [b for b in betas if b > above[0]]
     picks = [betas[0], above[0]]
@@ -79,7 +72,7 @@ def sampled_betas(betas, A) -> tuple[float, ...]:
 
 def near_threshold(betas, A, rel: float = 1e-3) -> tuple[float, ...]:
     """The betas within ``rel`` of a collapse threshold (degenerate optimum, slow convergence)."""
-    t = collapse_thresholds(A)
+    t = spectrum(A).collapse_thresholds
     return tuple(b for b in betas if np.any(np.abs(b / t - 1) <= rel))
 
 

@@ -22,7 +22,7 @@ name        contents                                                            
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 from .linear_train import ExactSettings, SampledSettings
 
@@ -32,7 +32,8 @@ PATHS = ("exact", "sampled")     # path (a): the exact objective; path (b): samp
 @dataclass(frozen=True)
 class CrosscheckPlan:
     """What a cross-check runs. Betas and path (b)'s betas are explicit or a rule of
-    :func:`deep.crosscheck_betas.plan_betas` / :func:`deep.crosscheck_betas.plan_sampled_betas`."""
+    :func:`deep.crosscheck_betas.plan_betas` / :func:`deep.crosscheck_betas.plan_sampled_betas`. Its JSON record is
+    its fields (:func:`numerics.artifacts.jsonable`)."""
 
     name: str
     betas: tuple[float, ...] | str = "thresholds"      # "thresholds" (default_betas), "reduced" (five), or explicit
@@ -45,9 +46,6 @@ class CrosscheckPlan:
     gradient_points: int = 3
     mc_prediction: bool = True
     mc_grad_samples: int = 5000
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 # The Adam schedule every named plan uses for path (b); only the number of steps differs.

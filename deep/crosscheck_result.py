@@ -3,21 +3,20 @@
 A :class:`CrosscheckRecord` is one network (path, beta, seed) against the closed form; a
 :class:`CrosscheckResult` holds the records with the gradient check, the plan that was run, the
 problem and the environment. ``max_relative_error`` covers path (a) only: path (b) carries
-Monte-Carlo noise and is reported per beta (:meth:`CrosscheckResult.per_beta`). In the JSON a
-path that was not run has no error (null), and a non-finite float is written as a string.
+Monte-Carlo noise and is reported per beta (:meth:`CrosscheckResult.per_beta`). A path that was
+not run has no error (None, null in the JSON). :meth:`CrosscheckResult.to_json` is the ``crosscheck --json``
+document as plain data; :func:`numerics.artifacts.dumps` writes it (an infinite error as "inf", never NaN).
 
 >>> from deep.linear_compare import QUANTITIES, Comparison
 >>> exact = {q: Comparison(1.0, 1.0, 0.0) for q in QUANTITIES}
 >>> work = {"lbfgs_iterations": 40, "newton_steps": 3, "escapes": 0, "kind": "maximum"}
 >>> rec = CrosscheckRecord("exact", 2.0, 0, exact, 0.0, work, monte_carlo=None, alignment={}, wall_time=0.1)
->>> doc = CrosscheckResult(0.0, (rec,), gradient_check={}, protocol={"name": "example"}, wall_time=0.1).as_dict()
+>>> doc = CrosscheckResult(0.0, (rec,), gradient_check={}, protocol={"name": "example"}, wall_time=0.1).to_json()
 >>> doc["sampled_max_relative_error"], doc["per_beta"][0]["iterations"]
 (None, [{'seed': 0, 'lbfgs': 40, 'newton': 3, 'escapes': 0, 'kind': 'maximum'}])
 """
 from __future__ import annotations
 
-import json
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -48,7 +47,7 @@ class CrosscheckRecord:
                     "escapes": o["escapes"], "kind": o["kind"]}
         return {"seed": self.seed, "adam_steps": o["steps"], "samples": o["samples"]}
 
-    def as_dict(self) -> dict:
+    def to_json(self) -> dict:
         return {"path": self.path, "beta": self.beta, "seed": self.seed, "max_relative_error": self.max_relative_error,
                 "quantities": {k: {"trained": c.trained, "closed_form": c.closed_form,
                                    "relative_error": c.relative_error} for k, c in self.comparisons.items()},
@@ -58,12 +57,12 @@ class CrosscheckRecord:
 
 @dataclass(frozen=True)
 class CrosscheckResult:
-    """Outcome of :func:`deep.crosscheck.run_crosscheck`; ``to_json()`` gives the JSON text (``as_dict()`` the data)."""
+    """Outcome of :func:`deep.crosscheck.run_crosscheck`; :meth:`to_json` gives the JSON document as plain data."""
 
-    max_relative_error: float                 # path (a): over every quantity, beta and seed
+    max_relative_error: float | None          # path (a): over every quantity, beta and seed (None: not run)
     records: tuple[CrosscheckRecord, ...]
     gradient_check: dict
-    protocol: dict                            # the plan that was run (CrosscheckPlan.as_dict() and the z limit)
+    protocol: dict                            # the plan that was run (jsonable(CrosscheckPlan) and the z limit)
     wall_time: float
     problem: dict = field(default_factory=dict)
     environment: dict = field(default_factory=dict)
@@ -71,9 +70,10 @@ class CrosscheckResult:
     def by_path(self, path: str) -> tuple[CrosscheckRecord, ...]:
         return tuple(r for r in self.records if r.path == path)
 
-    def sampled_max_relative_error(self) -> float:
+    def sampled_max_relative_error(self) -> float | None:
+        """Path (b)'s largest relative error over every quantity, beta and seed (None: path (b) was not run)."""
         errs = [r.max_relative_error for r in self.by_path("sampled")]
-        return max(errs) if errs else math.nan
+        return max(errs) if errs else None
 
     def per_beta(self) -> list[dict]:
         """For each path and beta: worst relative error per quantity over the seeds, iterations per seed."""
@@ -89,25 +89,11 @@ class CrosscheckResult:
                             "iterations": [r.iterations() for r in rs]})
         return out
 
-    def as_dict(self) -> dict:
-        # a path that was not run has no error: null, not NaN
+    def to_json(self) -> dict:
+        # a path that was not run has no error: None (null)
         return {"command": "crosscheck",
                 "max_relative_error": self.max_relative_error if self.by_path("exact") else None,
-                "sampled_max_relative_error": self.sampled_max_relative_error() if self.by_path("sampled") else None,
+                "sampled_max_relative_error": self.sampled_max_relative_error(),
                 "gradient_check": self.gradient_check, "problem": self.problem, "protocol": self.protocol,
                 "environment": self.environment, "wall_time": self.wall_time, "per_beta": self.per_beta(),
-                "records": [r.as_dict() for r in self.records]}
-
-    def to_json(self, indent: int | None = 1) -> str:
-        return json.dumps(_finite(self.as_dict()), indent=indent)
-
-
-def _finite(x):
-    """JSON has no inf/nan: write them as strings."""
-    if isinstance(x, float) and not math.isfinite(x):
-        return str(x)
-    if isinstance(x, dict):
-        return {k: _finite(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_finite(v) for v in x]
-    return x
+                "records": [r.to_json() for r in self.records]}

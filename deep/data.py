@@ -9,8 +9,9 @@ on ties, so the choice is deterministic and typical rather than the first one in
 Fig. 2 data (eq. 17): x = A s + eta with the digit images of classes 0..k-1 as the columns of A,
 s ~ N(0, I_k), eta ~ N(0, I_N). The network's input is x itself.
 
-Fig. 3 data: the coordinates x = A s + eta with N = k = 2, A = 2 I + 0.73, place one digit on a blank
-canvas; the network's input is the canvas. See :func:`place_on_canvas` for the geometry.
+Fig. 3 data: the coordinates x = A s + eta with N = k = 2, A = 2 I + 0.73 (:func:`numerics.model.fig3_mixing`),
+place one digit on a blank canvas; the network's input is the canvas. See :func:`place_on_canvas` for the
+geometry.
 
 >>> digits = sklearn_digits()
 >>> A = mixing_matrix(digits, 10)
@@ -28,10 +29,12 @@ from pathlib import Path
 
 import numpy as np
 
+from numerics.model import fig3_mixing
+
 from .streams import numpy_stream
 
 __all__ = ["DataError", "DigitSet", "Dataset", "sklearn_digits", "load_mnist", "read_idx", "representatives",
-           "mixing_matrix", "fig2_dataset", "fig3_mixing", "CanvasGeometry", "canvas_geometry",
+           "mixing_matrix", "fig2_dataset", "CanvasGeometry", "canvas_geometry",
            "place_on_canvas", "recover_coordinates", "fig3_dataset", "ground_truth_posterior", "numpy_stream"]
 
 
@@ -178,11 +181,6 @@ def fig2_dataset(A: np.ndarray, n: int, rng: np.random.Generator) -> Dataset:
 
 
 # ------------------------------------------------------------------------------------------ Fig. 3
-def fig3_mixing(diagonal: float = 2.0, offset: float = 0.73) -> np.ndarray:
-    """Fig. 3's A_ij = 2 delta_ij + 0.73 (N = k = 2)."""
-    return diagonal * np.eye(2) + offset
-
-
 @dataclass(frozen=True)
 class CanvasGeometry:
     """Canvas side (pixels), digit side, and how far the digit moves per unit of the coordinates x."""

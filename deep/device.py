@@ -16,13 +16,13 @@ import os
 
 import torch
 
-from numerics import provenance
+from numerics import artifacts
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
-def pick_device(name: str | None = None) -> torch.device:
-    """``name`` if given ('cpu', 'cuda', 'cuda:1'), else CUDA when available, else the CPU."""
+def pick_device(name: str | torch.device | None = None) -> torch.device:
+    """``name`` if given ('cpu', 'cuda', 'cuda:1' or a device), else CUDA when available, else the CPU."""
     if name:
         return torch.device(name)
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -35,8 +35,8 @@ def torch_dtype(name: str) -> torch.dtype:
 
 
 def versions() -> dict:
-    """Versions of the toolkit and of the numeric libraries (one record format: :mod:`numerics.provenance`)."""
-    return provenance.versions()
+    """Versions of the toolkit and of the numeric libraries (one record format: :mod:`numerics.artifacts`)."""
+    return artifacts.versions()
 
 
 def device_record(device: torch.device) -> dict:

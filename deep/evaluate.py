@@ -106,5 +106,5 @@ def evaluate(trained: TrainedBatch, inputs: np.ndarray, observed: np.ndarray, A:
         out.append(ModelTerms(beta=model.beta, replicate=model.replicate, reconstruction=float(recon[m]),
                               reconstruction_se=float(recon_se[m]), kl=kl, elbo=float(recon[m]) - kl,
                               objective=float(recon[m]) - model.beta * kl, tie=tie.tie,
-                              tie_identity=tie.tie_identity, alignment=tie.alignment.record()))
+                              tie_identity=tie.tie_identity, alignment=tie.alignment.to_json()))
     return out

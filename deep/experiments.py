@@ -5,6 +5,7 @@
 ``tie_identity`` (unaligned), ``reconstruction_se`` (Monte-Carlo standard error); the alignment of
 every model; the closed-form optimum of the linear model of Section IV.B for the same A as a
 reference; the protocol as a dict (with the paper's disagreements); versions, device, wall time.
+``to_json()`` is the ``train --json`` document as plain data (one record per model, the summary, the shape facts).
 
 >>> from deep.protocol import reduced_fig2
 >>> result = run_fig2(reduced_fig2().with_changes(betas=(0.5, 2.0), seeds=1, epochs=1, mc_samples=2))
@@ -13,7 +14,6 @@ reference; the protocol as a dict (with the paper's disagreements); versions, de
 """
 from __future__ import annotations
 
-import json
 import math
 import time
 from dataclasses import dataclass, field
@@ -69,7 +69,8 @@ class Fig2Result:
         """Facts about the curves that the paper's Fig. 2 claims are about (computed, not judged)."""
         return curve_shape(self.betas, {q: getattr(self, q) for q in QUANTITIES}, self.alignment)
 
-    def records(self) -> list[dict]:
+    def _rows(self) -> list[dict]:
+        """One record per model (realisation, beta)."""
         out = []
         for i, seed in enumerate(self.seeds):
             for j, beta in enumerate(self.betas):
@@ -80,15 +81,12 @@ class Fig2Result:
                 out.append(row)
         return out
 
-    def to_dict(self) -> dict:
+    def to_json(self) -> dict:
         return {"figure": self.figure, "betas": self.betas.tolist(), "seeds": list(self.seeds),
-                "records": self.records(), "summary": self.summary(), "shape": self.shape(),
+                "records": self._rows(), "summary": self.summary(), "shape": self.shape(),
                 "reference": {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in self.reference.items()},
                 "protocol": self.protocol, "images": self.images, "versions": self.versions, "device": self.device,
                 "dtype": self.protocol["dtype"], "wall_time": self.wall_time, "timings": self.timings}
-
-    def to_json(self, indent: int | None = 1) -> str:
-        return json.dumps(self.to_dict(), indent=indent)
 
 
 @dataclass(frozen=True)
@@ -104,8 +102,8 @@ class Fig3Result(Fig2Result):
     traversal_values: np.ndarray = field(default=None)
     canvas: dict = field(default=None)
 
-    def to_dict(self) -> dict:
-        out = super().to_dict()
+    def to_json(self) -> dict:
+        out = super().to_json()
         out["traversal"] = {"betas": self.traversal_betas.tolist(), "values": self.traversal_values.tolist(),
                             "shape": list(self.traversal.shape), "canvas": self.canvas,
                             "images": np.round(self.traversal, 5).tolist()}

@@ -4,8 +4,8 @@ Two independent routes to the same gradient: torch autograd of :func:`deep.linea
 (written by hand in torch) and ``numerics._generated.grad_*`` (differentiated symbolically by SymPy
 and printed as numpy code). They agree to rounding when both transcribe eq. (21) alike.
 
->>> import numpy as np
->>> check = gradient_check(np.array([[2.73, 0.73], [0.73, 2.73]]), points=1)
+>>> from numerics.model import fig3_mixing
+>>> check = gradient_check(fig3_mixing(), points=1)
 >>> check["passed"], check["max_relative_error"] < 1e-12
 (True, True)
 """
@@ -15,8 +15,9 @@ import numpy as np
 import torch
 
 from numerics import _generated as gen
+from numerics.model import NAMES, Parameters
 
-from .linear import DTYPE, NAMES, exact_objective
+from .linear import DTYPE, exact_objective, torch_tensors
 
 GRADIENT_TOL = 1e-10
 
@@ -36,15 +37,14 @@ def gradient_check(A, points: int = 3, seed: int = 0, max_rows: int = 512, devic
     worst = {name: 0.0 for name in NAMES}
     for _ in range(points):
         beta = float(np.exp(rng.uniform(np.log(0.2), np.log(20))))
-        cols = [rng.normal(size=(k, N)) / np.sqrt(N), 0.3 * rng.normal(size=(k, 1)),
-                0.1 * rng.normal(size=(k, N)) / np.sqrt(N), 0.3 * rng.normal(size=(k, 1)),
-                rng.normal(size=(N, k)) / np.sqrt(k), 0.3 * rng.normal(size=(N, 1))]
-        tensors = [torch.tensor(c.reshape(c.shape[0]) if c.shape[1:] == (1,) else c, dtype=DTYPE, device=At.device,
-                                requires_grad=True) for c in cols]
+        point = Parameters(rng.normal(size=(k, N)) / np.sqrt(N), 0.3 * rng.normal(size=(k, 1)),
+                           0.1 * rng.normal(size=(k, N)) / np.sqrt(N), 0.3 * rng.normal(size=(k, 1)),
+                           rng.normal(size=(N, k)) / np.sqrt(k), 0.3 * rng.normal(size=(N, 1)))
+        tensors = torch_tensors(point, At.device, requires_grad=True)
         f = exact_objective(*tensors, At, beta)
         grads = torch.autograd.grad(f, tensors)
         for name, g_t in zip(NAMES, grads):
-            g_g = np.asarray(getattr(gen, f"grad_{name}")(*cols, Sigma, beta)).reshape(tuple(g_t.shape))
+            g_g = np.asarray(getattr(gen, f"grad_{name}")(*point, Sigma, beta)).reshape(tuple(g_t.shape))
             diff = np.max(np.abs(g_t.detach().cpu().numpy() - g_g)) / max(np.max(np.abs(g_g)), 1e-300)
             worst[name] = max(worst[name], float(diff))
     m = max(worst.values())

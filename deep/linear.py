@@ -13,13 +13,20 @@ Two objectives, both *maximised* (the optimisers minimise their negative):
   reparameterised draw z = mu_z + Sigma_z^(1/2) eps per x, the KL to N(0, I_k) in closed form.
   Its expectation over (s, eta, eps) is the exact objective, so both paths target the same optimum.
 
-Parameters are kept as in the paper (rows of W_mu, W_sigma index latent units); biases are 1-D.
+Parameters are kept as in the paper (rows of W_mu, W_sigma index latent units); inside the module biases
+are 1-D (torch's layout, :func:`module_shapes`), outside it they are the model's one record,
+:class:`numerics.model.Parameters` (biases as columns): :meth:`LinearVAE.as_parameters` and
+:func:`torch_tensors` convert.
 
 >>> import torch
->>> A = torch.tensor([[2.73, 0.73], [0.73, 2.73]], dtype=torch.float64)
+>>> from numerics.model import fig3_mixing
+>>> A = torch.tensor(fig3_mixing())
 >>> net = LinearVAE.initialised(N=2, k=2, seed=0)
 >>> float(exact_objective(*net.tensors(), A, beta=1.0).detach()) < 0
 True
+>>> p = net.as_parameters()
+>>> p.b_mu.shape, torch.equal(torch_tensors(p)[1], net.b_mu.detach())
+((2, 1), True)
 """
 from __future__ import annotations
 
@@ -29,29 +36,30 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from numerics.model import NAMES, Parameters, parameter_shapes
+
+from .device import pick_device
+
 DTYPE = torch.float64
-NAMES = ("W_mu", "b_mu", "W_sigma", "b_sigma", "D", "b_D")
 LOG_2PI = math.log(2 * math.pi)
 
 
-def default_device() -> torch.device:
-    """CUDA when available, CPU otherwise (float64 either way)."""
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+def module_shapes(N: int, k: int) -> tuple[tuple[int, ...], ...]:
+    """:func:`numerics.model.parameter_shapes` in the torch module's layout: biases 1-D."""
+    return tuple((shape[0],) if name.startswith("b_") else shape
+                 for name, shape in zip(NAMES, parameter_shapes(N, k)))
 
 
-def shapes(N: int, k: int) -> tuple[tuple[int, ...], ...]:
-    """Shapes of (W_mu, b_mu, W_sigma, b_sigma, D, b_D) in the torch module (biases 1-D)."""
-    return ((k, N), (k,), (k, N), (k,), (N, k), (N,))
-
-
-def n_parameters(N: int, k: int) -> int:
-    return 3 * k * N + 2 * k + N
+def torch_tensors(p: Parameters, device=None, requires_grad: bool = False) -> tuple[torch.Tensor, ...]:
+    """The six arrays of ``p`` as float64 tensors in the module's layout (biases 1-D), ``NAMES`` order."""
+    return tuple(torch.tensor(np.reshape(array, shape), dtype=DTYPE, device=device, requires_grad=requires_grad)
+                 for array, shape in zip(p.arrays(), module_shapes(p.N, p.k)))
 
 
 def split(theta: torch.Tensor, N: int, k: int) -> tuple[torch.Tensor, ...]:
-    """A flat parameter vector -> the six tensors (views), in ``NAMES`` order."""
+    """A flat parameter vector (row-major, as :func:`numerics.model.flatten`) -> the six tensors (views)."""
     out, pos = [], 0
-    for shp in shapes(N, k):
+    for shp in module_shapes(N, k):
         m = math.prod(shp)
         out.append(theta[pos:pos + m].view(shp))
         pos += m
@@ -126,8 +134,8 @@ class LinearVAE(torch.nn.Module):
 
     def __init__(self, N: int, k: int, device=None):
         super().__init__()
-        device = torch.device(device) if device is not None else default_device()
-        for name, shp in zip(NAMES, shapes(N, k)):
+        device = pick_device(device)
+        for name, shp in zip(NAMES, module_shapes(N, k)):
             setattr(self, name, torch.nn.Parameter(torch.zeros(shp, dtype=DTYPE, device=device)))
         self.N, self.k = N, k
 
@@ -169,21 +177,6 @@ class LinearVAE(torch.nn.Module):
     def exact_terms(self, A, beta) -> ExactTerms:
         return exact_terms(*self.tensors(), A, beta)
 
-    def numpy_params(self) -> "NumpyParams":
-        return NumpyParams(*(p.detach().cpu().numpy().astype(np.float64).copy() for p in self.tensors()))
-
-
-@dataclass(frozen=True)
-class NumpyParams:
-    """Trained parameters as numpy arrays (biases 1-D); ``columns()`` gives the layout of ``_generated``."""
-
-    W_mu: np.ndarray
-    b_mu: np.ndarray
-    W_sigma: np.ndarray
-    b_sigma: np.ndarray
-    D: np.ndarray
-    b_D: np.ndarray
-
-    def columns(self) -> tuple[np.ndarray, ...]:
-        """(W_mu, b_mu, W_sigma, b_sigma, D, b_D) with the biases as column arrays."""
-        return (self.W_mu, self.b_mu[:, None], self.W_sigma, self.b_sigma[:, None], self.D, self.b_D[:, None])
+    def as_parameters(self) -> Parameters:
+        """The trained parameters as numpy arrays (copies), in the model's record (biases as columns)."""
+        return Parameters.of(*(p.detach().cpu().numpy().astype(np.float64).copy() for p in self.tensors()))

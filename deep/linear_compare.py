@@ -43,8 +43,8 @@ decoder column D_i, so it is biased low by the spread of the iterates, not of th
 >>> from numerics.optimum import closed_form_optimum
 >>> A = 0.5 * (np.ones((6, 2)) + np.eye(6, 2))
 >>> ref = reference(A, 2.0)
->>> from deep.linear_metrics import params_from_columns, trained_terms
->>> c = compare(trained_terms(params_from_columns(*ref.optimum.params()), A, 2.0), ref)
+>>> from deep.linear_metrics import trained_quantities
+>>> c = compare(trained_quantities(ref.optimum, A, 2.0), ref)
 >>> max(x.relative_error for x in c.values()) < 1e-12
 True
 """
@@ -56,10 +56,11 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from numerics.optimum import Optimum, Terms, closed_form_optimum, closed_form_terms
+from numerics.model import Parameters, Terms
+from numerics.optimum import Optimum, closed_form_optimum, closed_form_terms
 
-from .linear import DTYPE, sample_data, sampled_objective, split
-from .linear_metrics import TrainedTerms, params_from_columns, trained_terms
+from .linear import DTYPE, exact_objective_flat, sample_data, sampled_objective, split
+from .linear_metrics import TrainedQuantities, trained_quantities
 
 MC_Z_LIMIT = 6.0   # path (b) is "within Monte-Carlo error" when every z <= this (see the module docstring)
 MC_PREDICTION_FLOOR = 1e-8   # a predicted rms relative error below this counts as "not predicted"
@@ -97,7 +98,7 @@ def _vector(x):
     return tuple(float(v) for v in np.asarray(x).ravel())
 
 
-def compare(t: TrainedTerms, ref: Reference) -> dict[str, Comparison]:
+def compare(t: TrainedQuantities, ref: Reference) -> dict[str, Comparison]:
     """Every quantity of :data:`QUANTITIES`: trained, closed form, relative error."""
     o = ref.optimum
     pairs = {
@@ -109,7 +110,7 @@ def compare(t: TrainedTerms, ref: Reference) -> dict[str, Comparison]:
         "dtd_offdiagonal": (t.dtd_offdiagonal, 0.0),
     }
     for name in SCALARS:
-        pairs[name] = (float(getattr(t, name)), float(getattr(ref.terms, name)))
+        pairs[name] = (float(getattr(t.terms, name)), float(getattr(ref.terms, name)))
     return {name: Comparison(tr, cf, relative_error(tr, cf)) for name, (tr, cf) in pairs.items()}
 
 
@@ -126,21 +127,21 @@ class McPrediction:
 
 def flat_optimum(o: Optimum, device=None) -> torch.Tensor:
     """The closed-form parameters as one flat float64 vector in the torch module's order."""
-    return torch.cat([torch.as_tensor(np.asarray(p, float).ravel(), dtype=DTYPE) for p in o.params()]).to(device)
+    return torch.as_tensor(o.flatten(), dtype=DTYPE).to(device)
 
 
 def mc_prediction(A, beta: float, samples: int, *, grad_samples: int = 20000, draws: int = 200,
                   seed: int = 0, device=None) -> McPrediction:
     """Polyak-Juditsky prediction of path (b)'s error after averaging over ``samples`` samples.
 
-    Needs the full Hessian: meant for n = 3kN + 2k + N up to a few thousand parameters.
+    Needs the full Hessian: meant for n = :func:`numerics.model.parameter_count` up to a few thousand parameters.
     """
     A = np.asarray(A, float)
     N, k = A.shape
     ref = reference(A, beta)
     At = torch.as_tensor(A, dtype=DTYPE, device=device)
     theta = flat_optimum(ref.optimum, At.device)
-    H = torch.func.hessian(lambda t: _exact(t, At, beta))(theta)
+    H = torch.func.hessian(lambda t: exact_objective_flat(t, At, beta))(theta)
     e, V = torch.linalg.eigh(0.5 * (H + H.T))
     scale = float(e.abs().max())
     inv = 1.0 / torch.where(e.abs() < 1e-12 * scale, -1e-12 * scale * torch.ones_like(e), e)
@@ -167,8 +168,8 @@ def mc_prediction(A, beta: float, samples: int, *, grad_samples: int = 20000, dr
     base = theta.cpu().numpy()
     errs = {name: [] for name in QUANTITIES}
     for _ in range(draws):
-        p = params_from_flat(base + L @ rng.standard_normal(L.shape[1]), N, k)
-        for name, c in compare(trained_terms(p, A, beta), ref).items():
+        p = Parameters.unflatten(base + L @ rng.standard_normal(L.shape[1]), N, k)
+        for name, c in compare(trained_quantities(p, A, beta), ref).items():
             errs[name].append(c.relative_error)
     rms = {name: float(np.sqrt(np.mean(np.square(v)))) for name, v in errs.items()}
     return McPrediction(samples=int(samples), rms=rms, hessian_bottom=float(e[-1]), grad_samples=grad_samples,
@@ -190,13 +191,3 @@ def monte_carlo_z(comparisons: dict[str, Comparison], prediction: McPrediction) 
             "z_limit": MC_Z_LIMIT, "not_predicted": [q for q, v in z.items() if v is None],
             "method": "Polyak-Juditsky: averaged iterates ~ N(optimum, H^-1 S H^-1 / n), first order"}
 
-
-def _exact(t, At, beta):
-    from .linear import exact_objective_flat
-    return exact_objective_flat(t, At, beta)
-
-
-def params_from_flat(theta, N: int, k: int):
-    """A flat numpy vector (torch order) -> :class:`deep.linear.NumpyParams`."""
-    parts = split(torch.as_tensor(np.asarray(theta, float)), N, k)
-    return params_from_columns(*(p.numpy() for p in parts))

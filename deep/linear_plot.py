@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from numerics.curve import beta_curve
-from numerics.figures import save_figure
+from numerics.artifacts import save_figure
 from numerics.optimum import closed_form_optimum
 
 

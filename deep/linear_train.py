@@ -59,8 +59,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from numerics.model import Parameters, parameter_count
+
 from .hessian_operators import DenseHessian, KrylovHessian
-from .linear import DTYPE, LinearVAE, NumpyParams, exact_objective_flat, n_parameters, sample_data, sampled_objective
+from .linear import DTYPE, LinearVAE, exact_objective_flat, sample_data, sampled_objective
 
 NEWTON_MAX_PARAMS = 2500
 
@@ -111,7 +113,7 @@ class SampledSettings:
 class ExactRun:
     """Outcome of path (a) for one beta and seed."""
 
-    params: NumpyParams
+    params: Parameters
     objective: float
     grad_norm: float           # max |grad| at the end
     lbfgs_iterations: int
@@ -138,7 +140,7 @@ class ExactRun:
 class SampledRun:
     """Outcome of path (b) for one beta and seed."""
 
-    params: NumpyParams
+    params: Parameters
     steps: int
     batch: int
     samples: int
@@ -200,7 +202,7 @@ def hessian_operator(A: torch.Tensor, beta: float) -> DenseHessian | KrylovHessi
     """The Hessian of eq. (21) at this A and beta: dense up to ``NEWTON_MAX_PARAMS`` parameters, else Krylov."""
     N, k = A.shape
     objective = lambda t: exact_objective_flat(t, A, beta)     # noqa: E731
-    return DenseHessian(objective) if n_parameters(N, k) <= NEWTON_MAX_PARAMS else KrylovHessian(objective)
+    return DenseHessian(objective) if parameter_count(N, k) <= NEWTON_MAX_PARAMS else KrylovHessian(objective)
 
 
 @dataclass(frozen=True)
@@ -305,7 +307,7 @@ def train_exact(A: torch.Tensor, beta: float, seed: int, settings: ExactSettings
     else:
         kind = "maximum"
     net.load_flat(theta)
-    return ExactRun(params=net.numpy_params(), objective=f, grad_norm=gnorm, lbfgs_iterations=iters,
+    return ExactRun(params=net.as_parameters(), objective=f, grad_norm=gnorm, lbfgs_iterations=iters,
                     function_evaluations=evals, newton_steps=newton, escapes=escapes, hessian_top=top,
                     hessian_bottom=bottom, kind=kind, hessian_method=op.method,
                     converged=bool(gnorm <= s.grad_tol and kind in ("maximum", "degenerate")),
@@ -340,5 +342,5 @@ def train_sampled(A: torch.Tensor, beta: float, seed: int, settings: SampledSett
             recent.append(float(loss.detach()))
     if n_avg:
         net.load_flat(avg / n_avg)
-    return SampledRun(params=net.numpy_params(), steps=s.steps, batch=s.batch, samples=s.steps * s.batch,
+    return SampledRun(params=net.as_parameters(), steps=s.steps, batch=s.batch, samples=s.steps * s.batch,
                       final_loss=float(np.mean(recent)) if recent else math.nan, wall_time=time.perf_counter() - t0)

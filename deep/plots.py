@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from numerics.figures import save_figure
+from numerics.artifacts import save_figure
 
 PANELS = (("A", "ELBO", "elbo", np.argmax), ("B", "TIE (gauge-aligned)", "tie", np.argmin),
           ("C", "reconstruction objective", "reconstruction", None), ("D", "KL (cond. independence loss)", "kl", None))

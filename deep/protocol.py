@@ -26,6 +26,9 @@ from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
+from numerics.gauge import EXACT_MAX_K
+from numerics.model import FIG3_DIAGONAL, FIG3_OFFSET
+
 
 class ProtocolError(ValueError):
     """An invalid protocol: ``field`` names the protocol field (the command that set it adds its own flag)."""
@@ -156,14 +159,14 @@ class Protocol:
     dtype: str = "float32"
     common_random_numbers: bool = True            # a realisation shares its init and noise across betas
     eval_on: str = "train"                        # 'train' or 'fresh'
-    exact_alignment_max_k: int = 7
+    exact_alignment_max_k: int = EXACT_MAX_K
     # Fig. 3 only
     digit: int = 3
     canvas_factor: float = 2.0
     units_per_digit: float = 16.0
     digit_energy: float | None = 88.0            # sum of squared pixels of the placed digit (None: as loaded)
-    mixing_diagonal: float = 2.0
-    mixing_offset: float = 0.73
+    mixing_diagonal: float = float(FIG3_DIAGONAL)     # Fig. 3's A = 2 I + 0.73 (numerics.model.fig3_mixing)
+    mixing_offset: float = float(FIG3_OFFSET)
     traversal_betas: tuple[float, ...] = (1.0, 60.0)
     traversal_steps: int = 7
     traversal_range: float = 2.5

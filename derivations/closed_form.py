@@ -31,7 +31,7 @@ from .explicit import explicit
 from .inference_error import E_inv, F, inference_error_form
 from .stationarity import gradient_forms
 from .steps import GENERAL, Section, concrete_method, prove, rational_simplify, record
-from .symbols import D, I_k, I_N, Sigma_x, W_mu, W_sigma, b_D, b_mu, b_sigma, beta, k
+from .symbols import D, I_k, Sigma_x, W_mu, W_sigma, b_D, b_mu, b_sigma, beta, k
 
 lam = sp.Symbol("lambda", positive=True)          # an eigenvalue of Sigma_x (lambda = 1 + a)
 a_eig = sp.Symbol("a", nonnegative=True)          # an eigenvalue of A^T A
@@ -171,10 +171,9 @@ def optimum_section(n: int = 3, kk: int = 2) -> Section:
         sec.add(prove(f"optimum.{name}", f"dL/d{name} = 0 at the ansatz", g.applyfunc(sp.simplify),
                       sp.zeros(*g.shape), concrete_method(n, kk), simplifier=rational_simplify))
     # objective terms at the ansatz vs closed forms, both units active and unit 2 collapsed
-    from .objective import elbo_expr, kl_expr, objective_expr, reconstruction_expr
+    from .objective import kl_expr, reconstruction_expr
     active = {ds[i]: sp.sqrt(lams[i] - beta) for i in range(kk)}
     eigs = list(lams[:kk])
-    assume_active = {lams[i]: beta + sp.Symbol(f"u{i + 1}", positive=True) ** 2 for i in range(kk)}
     u = [sp.Symbol(f"u{i + 1}", positive=True) for i in range(kk)]
     rest = sum(lams[kk:])
     for label, pt, regime in (("active", active, {lams[i]: beta + u[i] ** 2 for i in range(kk)}),

@@ -17,16 +17,15 @@ from functools import lru_cache
 from pathlib import Path
 
 import sympy as sp
-from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
-from sympy.matrices.expressions.diagonal import DiagMatrix, DiagonalOf
+from sympy.matrices.expressions.diagonal import DiagMatrix
 from sympy.printing.numpy import NumPyPrinter
 from sympy.printing.pycode import MpmathPrinter
 
-from .closed_form import mode_d2, mode_kl, mode_loglik, mode_mie, mode_reconstruction, mode_tie_weight, lam, a_eig
-from .inference_error import E_inv, F, inference_error_form
+from .closed_form import lam, mode_d2, mode_kl, mode_loglik, mode_mie, mode_reconstruction, mode_tie_weight
+from .inference_error import inference_error_form
 from .stationarity import gradient_forms, unit_variance_vector
 from .steps import Section, concrete_method, prove
-from .symbols import D, I_k, I_N, N, Sigma_x, W_mu, W_sigma, b_D, b_mu, b_sigma, beta, k
+from .symbols import D, I_N, N, Sigma_x, W_mu, b_D, b_mu, b_sigma, beta, k
 
 TARGET = Path(__file__).resolve().parent.parent / "numerics" / "_generated.py"
 TARGET_MP = TARGET.with_name("_generated_mp.py")

@@ -27,11 +27,11 @@ from .comparison import Comparison
 from .explicit import explicit
 from .gaussian import mgf
 from .inference_error import E_inv, F, inference_error_form
-from .objective import elbo_expr, kl_expr, objective_expr, reconstruction_expr, substitute_concrete
+from .objective import objective_expr
 from .posterior import ground_truth_posterior
 from .stationarity import gradient_forms
 from .steps import inv, rational_simplify
-from .symbols import D, Sigma_x, W_mu, W_sigma, b_D, b_mu, b_sigma, beta, concrete
+from .symbols import b_D, b_mu, beta, concrete
 
 DIMS = ((3, 2), (2, 3))
 

@@ -18,10 +18,9 @@ from functools import lru_cache
 
 import sympy as sp
 
-from .gaussian import expect_exp_linear, expect_polynomial, expect_quadratic
+from .gaussian import expect_polynomial, expect_quadratic
 from .steps import GENERAL, Section, concrete_method, prove
-from .symbols import (D, I_k, I_N, N, Sigma_x, W_mu, W_sigma, b_D, b_mu, b_sigma, beta, concrete, k,
-                      symmetrize)
+from .symbols import D, I_k, I_N, N, Sigma_x, W_mu, W_sigma, b_D, b_mu, b_sigma, beta, concrete, k
 
 i_unit = sp.Symbol("i", integer=True, nonnegative=True)   # latent unit index, 0..k-1
 
@@ -181,7 +180,6 @@ def objective_section(n: int = 3, kk: int = 2) -> Section:
                   "keeping every constant. The general-dimension result is re-derived at concrete "
                   "dimension by an independent, entry-by-entry route.")
     T = objective_terms()
-    bias = D * b_mu + b_D
     sec.add(prove("eq21.engine_quadratic",
                   "E_x |(I - D W_mu) x - (D b_mu + b_D)|^2 = Tr((I - D W_mu)^T (I - D W_mu) Sigma_x) + |D b_mu + b_D|^2",
                   T["_engine_recon"], T["recon_quadratic"] + T["recon_bias"], GENERAL))

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from .symbols import (A, D, I_k, I_N, N, Sigma_x, W_mu, W_sigma, b_D, b_mu, b_sigma, beta, k, x)
+from .symbols import A, D, I_k, I_N, Sigma_x, W_mu, W_sigma, b_D, b_mu, b_sigma, beta, k, x
 
 TEXT = {
     "19": "µs|x = (A>A + Ik)−1A>x and Σs|x = (A>A + Ik)−1.",

@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
 if TYPE_CHECKING:
-    from .tie_envelope import EnvelopeSolution, TieEnvelope
+    from .tie_envelope import TieEnvelope
+    from .tie_minima import EnvelopeSolution
 
 WORKING_EXTRA_DIGITS = (20, 40)      # working precisions: digits + 20 and digits + 40 decimal digits
 RETRIES = 2                          # further attempts, each 40 digits higher, before refusing

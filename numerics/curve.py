@@ -5,7 +5,7 @@ alignment), so N = 100,000 with k = 32 is as cheap as the paper's problem.
 
 >>> import numpy as np
 >>> c = beta_curve(np.eye(3, 2) * 2, [0.5, 1.0])
->>> [abs(round(r["mie"], 6)) for r in c.records()]      # MIE vanishes at beta = 1
+>>> [abs(round(r["mie"], 6)) for r in c.to_json()]      # MIE vanishes at beta = 1
 [0.188746, 0.0]
 """
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .figures import save_figure
+from .artifacts import save_figure
 from .model import Spectrum, Terms, spectrum
 from .optimum import terms_at
 
@@ -25,11 +25,13 @@ FIELDS = ("beta", "reconstruction", "kl", "elbo", "log_likelihood", "mie", "tie"
 
 @dataclass(frozen=True)
 class Curve:
+    """The terms at the optimum for each beta; :meth:`to_json` is the ``curve --json`` document (one row per beta)."""
+
     betas: np.ndarray
     terms: tuple[Terms, ...]
     collapse_thresholds: np.ndarray     # beta = 1 + a_j, where unit j collapses
 
-    def records(self) -> list[dict]:
+    def to_json(self) -> list[dict]:
         return [{**{f: getattr(t, f) for f in FIELDS}, "objective": t.objective,
                  "alignment": {"permutation": list(t.permutation), "signs": list(t.signs)}} for t in self.terms]
 

@@ -80,7 +80,8 @@ class Alignment:
         """G with G[permutation[j], j] = signs[j]: G z lists the latents in source order."""
         return signed_permutation_matrix(self.permutation, self.signs).T
 
-    def record(self) -> dict:
+    def to_json(self) -> dict:
+        """The view the trained networks' results record (cost and ties left out, ``exact`` spelled out)."""
         return {"permutation": list(self.permutation), "signs": list(self.signs), "method": self.method,
                 "exact": self.is_exact, "evaluated": self.evaluated, "how": self.how}
 

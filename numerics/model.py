@@ -126,10 +126,6 @@ class Parameters:
         """(W_mu, b_mu, W_sigma, b_sigma, D, b_D)."""
         return tuple(getattr(self, name) for name in NAMES)
 
-    def params(self) -> tuple[np.ndarray, ...]:
-        """The name callers outside ``numerics`` use for :meth:`arrays`."""
-        return self.arrays()
-
     def __iter__(self):
         return iter(self.arrays())
 

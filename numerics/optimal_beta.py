@@ -2,9 +2,9 @@
 
 TIE at the closed-form optimum (:mod:`derivations.closed_form`, :mod:`numerics.optimum`) is the lower
 envelope of smooth branches, one per signed permutation of the latents, with kinks at the collapse
-thresholds and where branches cross; :mod:`numerics.tie_envelope` finds all its local minima and kinks at
-one working precision. Here (numpy/scipy/mpmath only, no SymPy): A is read exactly
-(:mod:`numerics.exact_algebra`: floats at their binary value, strings and fractions as rationals;
+thresholds and where branches cross; :mod:`numerics.tie_envelope` evaluates it and :mod:`numerics.tie_minima`
+finds all its local minima and kinks at one working precision. Here (numpy/scipy/mpmath only, no SymPy): A
+is read exactly (:mod:`numerics.exact_algebra`: floats at their binary value, strings and fractions as rationals;
 A^T A, its rank and repeated eigenvalues decided exactly for k <= EXACT_CHARPOLY_MAX_K, numerically at
 60 digits beyond); the analysis runs at ``digits + 20`` and ``digits + 40`` decimal digits and only digits
 on which both runs agree are returned; if fewer than ``digits`` agree it is retried at higher precision
@@ -34,7 +34,9 @@ import numpy as np
 
 from .certify import PrecisionError, certify, format_significant
 from .exact_algebra import exact_problem
-from .tie_envelope import Alignment, Kink, LocalMinimum, TieEnvelope, tie_envelope
+from .gauge import Alignment
+from .tie_envelope import TieEnvelope, tie_envelope
+from .tie_minima import Kink, LocalMinimum, find_minima
 
 __all__ = ["MIN_DIGITS", "MAX_DIGITS", "MAX_TRACE", "Alignment", "Kink", "LocalMinimum", "OptimalBetaResult",
            "PrecisionError", "mie_curve_mp", "optimal_beta", "tie_curve_mp"]
@@ -44,16 +46,24 @@ MIN_DIGITS, MAX_DIGITS = 1, 1000
 
 @dataclass(frozen=True)
 class OptimalBetaResult:
+    """beta* and TIE* to ``digits`` confirmed digits, and the optimum there.
+
+    ``alignment``: the best signed permutation at beta* (:meth:`numerics.tie_envelope.TieEnvelope.alignment`), with
+    ``overlaps`` |Q[permutation_j, j]| (12 digits); ``active_units`` have lambda_j > beta*, ``collapsed_units`` not.
+    """
+
     beta_star: str                       # `digits` significant digits, all confirmed
     tie_star: str
     kind: str                            # "smooth" or "kink"
     detail: str
     alignment: Alignment
+    overlaps: tuple[str, ...]             # |Q[permutation_j, j]| at beta* (12 digits)
     local_minima: tuple[LocalMinimum, ...]
     kinks: tuple[Kink, ...]
     collapse_thresholds: tuple[str, ...]  # distinct lambda_j = 1 + a_j, ascending
     eigenvalues: tuple[str, ...]          # a_j, descending
     active_units: tuple[int, ...]         # units with lambda_j > beta*
+    collapsed_units: tuple[int, ...]      # units with lambda_j <= beta*
     tie_plateau: str                      # TIE for every beta >= lambda_max
     mie_optimal_beta: str
     mie_minimisers: str
@@ -76,7 +86,7 @@ def _check_digits(digits):
 
 def _solved(ex, dps: int):
     envelope = TieEnvelope(ex, dps)
-    return envelope, envelope.solve()
+    return envelope, find_minima(envelope)
 
 
 # the float64 grid that locates the regimes forms a_i * lambda_i ~ a_i^2: keep it far below 1e308
@@ -133,7 +143,7 @@ def optimal_beta(A, digits: int = 50) -> OptimalBetaResult:
         warnings.warn(msg, stacklevel=2)
         notes.append(msg)
     align = s.alignment(best.beta)
-    if not align.unique:
+    if align.unique is False:
         notes.append(f"alignment at beta* is not unique: permutations {align.tied_permutations} give the same TIE")
     # MIE: zero at beta = 1 and on [lambda_max, inf), positive elsewhere (checked on a grid)
     lam_max = max(s.lam)
@@ -147,6 +157,7 @@ def optimal_beta(A, digits: int = 50) -> OptimalBetaResult:
     return OptimalBetaResult(
         beta_star=fmt(best.beta), tie_star=fmt(best.tie), kind=best.kind, detail=best.detail,
         alignment=align,
+        overlaps=tuple(format_significant(ctx, s.absQ[align.permutation[j]][j], 12) for j in range(s.k)),
         local_minima=tuple(replace(m, beta=fmt(m.beta), tie=fmt(m.tie), permutation=tuple(m.permutation))
                            for m in r.minima),
         kinks=tuple(replace(kk, beta=fmt(kk.beta), left_derivative=format_significant(ctx, kk.left_derivative, 15),
@@ -154,6 +165,7 @@ def optimal_beta(A, digits: int = 50) -> OptimalBetaResult:
         collapse_thresholds=tuple(fmt(L) for L in s.thresholds),
         eigenvalues=tuple(fmt(x) for x in s.a),
         active_units=tuple(s.active(best.beta)),
+        collapsed_units=tuple(j for j in range(s.k) if j not in s.active(best.beta)),
         tie_plateau=fmt(s.S0),
         mie_optimal_beta="1",
         mie_minimisers=(f"MIE >= 0 (an average KL divergence); MIE = 0 exactly at beta = 1 and for every "

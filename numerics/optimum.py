@@ -19,12 +19,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
-
 from . import _generated as gen
+from .gauge import Alignment, assignment_alignment
 from .model import Parameters, Spectrum, Terms, as_mixing_matrix, canonical_signs, spectrum
 
-__all__ = ["Optimum", "Spectrum", "Terms", "closed_form_optimum", "closed_form_terms", "gauge_alignment", "spectrum",
+__all__ = ["Optimum", "Spectrum", "Terms", "closed_form_optimum", "closed_form_terms", "optimum_alignment", "spectrum",
            "terms_at"]
 
 
@@ -54,15 +53,15 @@ def closed_form_optimum(A, beta: float) -> Optimum:
                    b_sigma=np.log(beta / (d2 + beta))[:, None], D=P * d, b_D=np.zeros((N, 1)), lam=lam, d2=d2)
 
 
-def gauge_alignment(a, Q, beta):
-    """Best signed permutation for TIE: maximise sum_j w_j |Q[perm_j, j]| (linear assignment)."""
-    w = gen.mode_tie_weight(a, beta)
-    score = np.abs(Q) * w[None, :]              # score[m, j]: latent j placed on source m
-    rows, cols = linear_sum_assignment(score.T, maximize=True)
-    perm = np.empty(len(a), dtype=int)
-    perm[rows] = cols
-    signs = np.where(Q[perm, np.arange(len(a))] >= 0, 1, -1)
-    return perm, signs, float(score[perm, np.arange(len(a))].sum())
+def optimum_alignment(spec: Spectrum, beta: float) -> Alignment:
+    """The signed permutation that minimises TIE at the optimum (:mod:`numerics.gauge`, the separable case).
+
+    At the closed form latent j's share of TIE, when it stands for source m, is -w_j(beta) |Q[m, j]| with
+    w_j = sqrt(a_j (lambda_j - beta)^+) (``mode_tie_weight``), whatever the other latents do: a linear assignment;
+    the sign of latent j follows Q[m, j]. ``cost`` is minus the overlap sum_j w_j |Q[permutation_j, j]|.
+    """
+    cost = -(np.abs(spec.Q) * gen.mode_tie_weight(spec.a, beta)[None, :]).T     # cost[j, m]: latent j on source m
+    return assignment_alignment(cost, spec.Q.T)
 
 
 def closed_form_terms(A, beta: float) -> Terms:
@@ -72,16 +71,17 @@ def closed_form_terms(A, beta: float) -> Terms:
 
 def terms_at(spec: Spectrum, beta: float) -> Terms:
     """:func:`closed_form_terms` from precomputed eigen-data (reuse it along a beta curve)."""
-    N, k, a, Q = spec.N, spec.k, spec.a, spec.Q
+    N, k, a = spec.N, spec.k, spec.a
     lam = 1.0 + a
     base = -N / 2 * np.log(2 * np.pi) - (N - k) / 2
     recon = base - 0.5 * np.sum(gen.mode_reconstruction(lam, beta))
     kl = float(np.sum(gen.mode_kl(lam, beta)))
     loglik = base - 0.5 * np.sum(gen.mode_loglik(lam, beta))
-    perm, signs, overlap = gauge_alignment(a, Q, beta)
+    alignment = optimum_alignment(spec, beta)
+    overlap = -alignment.cost
     tie = float(np.sum(a) - 0.5 * np.sum(np.log(lam)) + kl - overlap)
     return Terms(beta=float(beta), reconstruction=float(recon), kl=kl, elbo=float(recon - kl),
                  objective=float(recon - beta * kl), log_likelihood=float(loglik),
                  # MIE is a KL divergence: a value like -2e-16 at beta = 1 is rounding, not a finding
                  mie=max(float(np.sum(gen.mode_mie(lam, beta))), 0.0), tie=tie,
-                 permutation=tuple(int(p) for p in perm), signs=tuple(int(s) for s in signs))
+                 permutation=alignment.permutation, signs=alignment.signs)

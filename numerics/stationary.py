@@ -106,10 +106,6 @@ class StationaryPoint(_ArrayEq):
     hits: int                           # how many starts converged into this class
     parameters: Parameters              # the representative found (read-only arrays)
 
-    def params(self) -> tuple[np.ndarray, ...]:
-        """The six arrays of :attr:`parameters` (``NAMES`` order)."""
-        return self.parameters.arrays()
-
     @property
     def n_active(self) -> int:
         """Units with a non-negligible decoder column."""

@@ -16,16 +16,17 @@ import torch
 from deep import crosscheck as cc
 from deep import linear_metrics as lm
 from deep import linear_train
-from deep.crosscheck_betas import collapse_thresholds, default_betas, near_threshold
+from deep.crosscheck_betas import default_betas, near_threshold
 from deep.crosscheck_plan import CrosscheckPlan, named_plan
 from deep.gradient_check import gradient_check
 from deep.hessian_operators import DenseHessian, KrylovHessian
-from deep.linear import NumpyParams, exact_terms, sample_data, sampled_objective
+from deep.linear import exact_terms, sample_data, sampled_objective, torch_tensors
 from deep.linear_compare import MC_Z_LIMIT, QUANTITIES, compare, mc_prediction, reference
 from deep.linear_train import ExactSettings, SampledSettings, train_exact, train_sampled
 from numerics import _generated as gen
 from numerics import stationary
 from numerics.gauge import EXACT_MAX_K, relabel_parameters, signed_permutation_matrix
+from numerics.model import Parameters, spectrum
 from numerics.optimum import closed_form_optimum, closed_form_terms
 from numerics.problems import fig3_problem, paper_problem, random_problem
 from verify import cli
@@ -44,13 +45,9 @@ def one_thread():
 
 
 def random_params(rng, N, k, w_sigma=0.2):
-    return NumpyParams(rng.normal(size=(k, N)) / np.sqrt(N), 0.5 * rng.normal(size=k),
-                       w_sigma * rng.normal(size=(k, N)) / np.sqrt(N), 0.5 * rng.normal(size=k),
-                       rng.normal(size=(N, k)), 0.5 * rng.normal(size=N))
-
-
-def tensors(p):
-    return [torch.tensor(x, requires_grad=True) for x in (p.W_mu, p.b_mu, p.W_sigma, p.b_sigma, p.D, p.b_D)]
+    return Parameters.of(rng.normal(size=(k, N)) / np.sqrt(N), 0.5 * rng.normal(size=k),
+                         w_sigma * rng.normal(size=(k, N)) / np.sqrt(N), 0.5 * rng.normal(size=k),
+                         rng.normal(size=(N, k)), 0.5 * rng.normal(size=N))
 
 
 # ------------------------------------------------------------------------------ objective and gradient
@@ -62,19 +59,19 @@ def test_torch_objective_equals_generated_objective(A):
     for beta in (0.3, 1.0, 7.0):
         p = random_params(rng, N, k)
         with torch.no_grad():
-            t = exact_terms(*tensors(p), torch.tensor(A), beta)
-        assert float(t.objective) == pytest.approx(gen.objective(*p.columns(), Sigma, beta), rel=1e-12, abs=1e-10)
-        assert float(t.reconstruction) == pytest.approx(gen.reconstruction(*p.columns(), Sigma), rel=1e-12)
-        assert float(t.kl) == pytest.approx(gen.kl(*p.columns(), Sigma), rel=1e-12, abs=1e-12)
+            t = exact_terms(*torch_tensors(p, requires_grad=True), torch.tensor(A), beta)
+        assert float(t.objective) == pytest.approx(gen.objective(*p.arrays(), Sigma, beta), rel=1e-12, abs=1e-10)
+        assert float(t.reconstruction) == pytest.approx(gen.reconstruction(*p.arrays(), Sigma), rel=1e-12)
+        assert float(t.kl) == pytest.approx(gen.kl(*p.arrays(), Sigma), rel=1e-12, abs=1e-12)
         # the numpy k x k route of deep.linear_metrics, a third implementation
-        assert lm.elbo_terms(p, A, beta).objective == pytest.approx(float(t.objective), rel=1e-12)
+        assert lm.network_terms(p, A, beta).objective == pytest.approx(float(t.objective), rel=1e-12)
 
 
 def test_sampled_objective_is_unbiased_for_the_exact_objective():
     """Mean of the reparameterised minibatch estimate over 400k draws = eq. (21), within 5 standard errors."""
     A, beta = R62, 1.7
     p = random_params(np.random.default_rng(3), *A.shape)
-    ts = [torch.tensor(x) for x in (p.W_mu, p.b_mu, p.W_sigma, p.b_sigma, p.D, p.b_D)]
+    ts = torch_tensors(p)
     At = torch.tensor(A)
     g = torch.Generator().manual_seed(0)
     values = []
@@ -82,7 +79,7 @@ def test_sampled_objective_is_unbiased_for_the_exact_objective():
         x = sample_data(At, 10000, g)
         eps = torch.randn(10000, A.shape[1], generator=g, dtype=torch.float64)
         values.append(float(sampled_objective(*ts, x, eps, beta)))
-    exact = gen.objective(*p.columns(), A @ A.T + np.eye(A.shape[0]), beta)
+    exact = gen.objective(*p.arrays(), A @ A.T + np.eye(A.shape[0]), beta)
     se = np.std(values, ddof=1) / np.sqrt(len(values))
     assert abs(np.mean(values) - exact) < 5 * se
     assert abs(np.mean(values) - (exact + 20 * se)) > 5 * se     # the test resolves a shift of that size
@@ -111,7 +108,8 @@ def test_log_likelihood_matches_brute_force_n_by_n():
         C = p.D @ p.D.T + np.eye(N)
         Ci = np.linalg.inv(C)
         Sigma = A @ A.T + np.eye(N)
-        brute = -N / 2 * np.log(2 * np.pi) - 0.5 * np.linalg.slogdet(C)[1] - 0.5 * (np.trace(Ci @ Sigma) + p.b_D @ Ci @ p.b_D)
+        b_D = p.b_D[:, 0]
+        brute = -N / 2 * np.log(2 * np.pi) - 0.5 * np.linalg.slogdet(C)[1] - 0.5 * (np.trace(Ci @ Sigma) + b_D @ Ci @ b_D)
         assert lm.log_likelihood(p.D, p.b_D, A) == pytest.approx(brute, rel=1e-12)
         assert lm.log_likelihood(p.D, 0 * p.b_D, A) != pytest.approx(brute, rel=1e-6)   # b_D matters
 
@@ -123,7 +121,7 @@ def test_mie_is_loglikelihood_minus_elbo_for_any_network():
     for A in (R62, R83, paper_problem().A):
         N, k = A.shape
         p = random_params(rng, N, k)
-        identity = lm.log_likelihood(p.D, p.b_D, A) - lm.elbo_terms(p, A, 1.0).elbo
+        identity = lm.log_likelihood(p.D, p.b_D, A) - lm.network_terms(p, A, 1.0).elbo
         assert lm.mie(p, A) == pytest.approx(identity, rel=1e-10, abs=1e-10)
         E_inv = p.D.T @ p.D + np.eye(k)
         F = np.linalg.solve(E_inv, p.D.T)
@@ -136,8 +134,8 @@ def _kl_monte_carlo(p, A, mean_of, precision, n=200_000, seed=0):
     rng = np.random.default_rng(seed)
     N, k = A.shape
     x = rng.standard_normal((n, k)) @ A.T + rng.standard_normal((n, N))
-    m = x @ p.W_mu.T + p.b_mu
-    logs = x @ p.W_sigma.T + p.b_sigma
+    m = x @ p.W_mu.T + p.b_mu[:, 0]
+    logs = x @ p.W_sigma.T + p.b_sigma[:, 0]
     d = mean_of(x) - m
     logdet = np.linalg.slogdet(precision)[1]
     kl = 0.5 * (np.exp(logs) @ np.diag(precision) + np.einsum("ni,ij,nj->n", d, precision, d) - k - logdet - logs.sum(1))
@@ -151,7 +149,7 @@ def test_mie_and_tie_match_monte_carlo():
     p = random_params(rng, N, k, w_sigma=0.3)
     E = p.D.T @ p.D + np.eye(k)
     F = np.linalg.solve(E, p.D.T)
-    mc, se = _kl_monte_carlo(p, A, lambda x: (x - p.b_D) @ F.T, E)        # model posterior (eq. 24 + decoder bias)
+    mc, se = _kl_monte_carlo(p, A, lambda x: (x - p.b_D[:, 0]) @ F.T, E)        # model posterior (eq. 24 + decoder bias)
     assert abs(lm.mie(p, A) - mc) < 5 * se
     Et, Ft = lm.truth_posterior(A)
     mc, se = _kl_monte_carlo(p, A, lambda x: x @ Ft.T, Et)                 # ground-truth posterior (eq. 19)
@@ -166,7 +164,7 @@ def test_aligned_tie_equals_brute_force_over_signed_permutations():
         Sigma = A @ A.T + np.eye(N)
         E, F = lm.truth_posterior(A)
         p = random_params(rng, N, k)
-        brute = min(gen.inference_error(*relabel_parameters(p, signed_permutation_matrix(perm, s)).columns()[:4],
+        brute = min(gen.inference_error(*relabel_parameters(p, signed_permutation_matrix(perm, s)).arrays()[:4],
                                         Sigma, E, F)
                     for perm in itertools.permutations(range(k)) for s in itertools.product((1, -1), repeat=k))
         aligned = lm.aligned_tie(p, A)
@@ -183,7 +181,7 @@ def test_alignment_recovers_a_known_relabelling_and_agrees_with_the_closed_form(
     A, beta = R83, 0.8
     opt = closed_form_optimum(A, beta)
     ct = closed_form_terms(A, beta)
-    p = lm.params_from_columns(*opt.params())
+    p = Parameters(*opt.arrays())
     al = lm.aligned_tie(p, A)
     assert al.tie == pytest.approx(ct.tie, rel=1e-12) and al.alignment.permutation == ct.permutation
     q = relabel_parameters(p, signed_permutation_matrix([2, 0, 1], [1, -1, -1]))   # new latent i = s_i old perm[i]
@@ -198,7 +196,7 @@ def test_alignment_beyond_exact_enumeration_is_a_flagged_local_search():
     k = EXACT_MAX_K + 1
     A = random_problem(10, k, seed=2).A
     opt = closed_form_optimum(A, 0.9)
-    p = lm.params_from_columns(*opt.params())
+    p = Parameters(*opt.arrays())
     q = relabel_parameters(p, signed_permutation_matrix(rng.permutation(k), rng.choice([-1, 1], size=k)))
     al = lm.aligned_tie(q, A)
     assert al.tie == pytest.approx(closed_form_terms(A, 0.9).tie, rel=1e-10)
@@ -209,7 +207,7 @@ def test_alignment_beyond_exact_enumeration_is_a_flagged_local_search():
 @pytest.mark.parametrize("A,betas", [(FIG3, (0.6, 1.3, 4.3, 5.8, 15.0)), (R62, (0.5, 1.2, 2.1, 4.5)),
                                      (R83, (0.7, 1.6))], ids=["fig3", "6x2", "8x3"])
 def test_exact_path_reaches_the_closed_form(A, betas):
-    t = collapse_thresholds(A)
+    t = spectrum(A).collapse_thresholds
     assert any(b < 1 for b in betas) and any(1 < b < t[0] for b in betas) or A is R83
     r = cc.run_crosscheck(A, betas, 2, paths=("exact",))
     assert r.max_relative_error < 1e-9
@@ -279,7 +277,7 @@ def test_deliberately_wrong_closed_form_is_caught():
     """The comparison is not vacuous: against the closed form at another beta, path (a) is 'wrong'."""
     A = FIG3
     run = train_exact(torch.tensor(A), 2.0, 0)
-    comps = compare(lm.trained_terms(run.params, A, 2.0), reference(A, 2.2))
+    comps = compare(lm.trained_quantities(run.params, A, 2.0), reference(A, 2.2))
     assert max(c.relative_error for c in comps.values()) > 1e-3
 
 
@@ -294,14 +292,14 @@ def test_sampled_path_within_monte_carlo_tolerance():
     pred = mc_prediction(A, beta, n, grad_samples=5000)
     ref = reference(A, beta)
     run = train_sampled(torch.tensor(A), beta, 0, s)
-    comps = compare(lm.trained_terms(run.params, A, beta), ref)
+    comps = compare(lm.trained_quantities(run.params, A, beta), ref)
     z = {q: comps[q].relative_error / pred.rms[q] for q in QUANTITIES}
     assert max(z.values()) <= MC_Z_LIMIT, z
     assert comps["tie"].relative_error < 0.05 and comps["dtd_eigenvalues"].relative_error < 0.05
     # a run stopped early (600 steps) is not within Monte-Carlo error of the optimum
     short = SampledSettings(steps=600, batch=256, lr=1e-2, decay_fraction=0.8, average_fraction=0.2)
     pred_s = mc_prediction(A, beta, (short.steps - short.average_start) * short.batch, grad_samples=5000)
-    comps_s = compare(lm.trained_terms(train_sampled(torch.tensor(A), beta, 2, short).params, A, beta), ref)
+    comps_s = compare(lm.trained_quantities(train_sampled(torch.tensor(A), beta, 2, short).params, A, beta), ref)
     assert max(comps_s[q].relative_error / pred_s.rms[q] for q in QUANTITIES) > MC_Z_LIMIT
 
 
@@ -309,7 +307,7 @@ def test_sampled_path_within_monte_carlo_tolerance():
 def test_audit_plan_brackets_one_and_the_first_threshold():
     A = paper_problem().A
     betas = default_betas(A, reduced=True)
-    t = collapse_thresholds(A)
+    t = spectrum(A).collapse_thresholds
     assert t == pytest.approx([1.25, 66.25])
     assert any(b < 1 for b in betas) and any(1 < b < 1.25 for b in betas) and any(b > 1.25 for b in betas)
     assert not near_threshold(betas, A, rel=0.05)
@@ -320,11 +318,12 @@ def test_audit_plan_brackets_one_and_the_first_threshold():
 def test_same_seed_same_numbers_and_json_round_trip():
     proto = CrosscheckPlan(name="test", sampled=SampledSettings(steps=300), mc_prediction=False, gradient_points=1)
     runs = [cc.run_crosscheck(R62, [0.8, 2.5], [3], plan=proto) for _ in range(2)]
-    strip = lambda r: [{k: v for k, v in rec.as_dict().items() if k != "wall_time"} for rec in r.records]   # noqa: E731
+    strip = lambda r: [{k: v for k, v in rec.to_json().items() if k != "wall_time"} for rec in r.records]   # noqa: E731
     assert strip(runs[0]) == strip(runs[1])
     other = cc.run_crosscheck(R62, [0.8, 2.5], [4], plan=proto)
     assert strip(other) != strip(runs[0])
-    doc = json.loads(runs[0].to_json())
+    from numerics.artifacts import dumps
+    doc = json.loads(dumps(runs[0].to_json()))
     assert {"max_relative_error", "records", "gradient_check", "protocol", "environment", "wall_time",
             "per_beta"} <= set(doc)
     assert {r["path"] for r in doc["records"]} == {"exact", "sampled"}

@@ -15,6 +15,7 @@ import torch
 from deep import batched, data, evaluate, experiments, protocol, tie, vae
 from deep.streams import torch_stream
 from numerics import gauge
+from numerics.model import fig3_mixing
 from verify import cli
 
 SMALL = vae.Architecture(N=6, k=2, encoder_hidden=(8, 7, 5), decoder_hidden=(5, 7, 8))
@@ -254,14 +255,14 @@ def test_heuristic_alignment_against_exact_enumeration(k):
 def test_large_k_uses_the_flagged_heuristic():
     A, x, mu, var = _random_problem(8, N=12)
     result = tie.true_inference_error(mu, var, x, A)
-    record = result.alignment.record()
+    record = result.alignment.to_json()
     assert record["method"] == "heuristic" and record["exact"] is False and "upper bound" in record["how"]
 
 
 def test_tie_of_linear_optimum_matches_closed_form():
     """The encoder of the linear model's closed-form optimum, evaluated by the per-example route."""
     from numerics.optimum import closed_form_optimum, closed_form_terms
-    A = data.fig3_mixing()
+    A = fig3_mixing()
     beta = 1.7
     opt = closed_form_optimum(A, beta)
     x = np.random.default_rng(2).multivariate_normal(np.zeros(2), A @ A.T + np.eye(2), size=400_000)
@@ -300,7 +301,7 @@ def test_fig3_run_small():
 # --------------------------------------------------------------------------------- the pipeline
 def test_training_lowers_tie_on_a_linear_instance():
     """x = A s + eta with N = k = 2 (Fig. 3's A): training at beta = 1 beats the untrained encoder."""
-    A = data.fig3_mixing()
+    A = fig3_mixing()
     d = data.fig2_dataset(A, 400, data.numpy_stream(0, "data", 0))
     arch = vae.Architecture(N=2, k=2)
     models = [batched.ModelKey(0, 0, 1.0)]

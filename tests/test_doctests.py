@@ -18,7 +18,7 @@ PACKAGES = ("verify", "derivations", "numerics", "deep")
 WITHOUT_AN_EXAMPLE_YET = {
     "verify.checks_equations", "verify.checks_propositions", "verify.checks_tractable",
     "derivations.comparison",
-    "derivations.errata", "numerics.figures", "deep.evaluate", "deep.linear_plot",
+    "derivations.errata", "deep.evaluate", "deep.linear_plot",
     "deep.plots",
 }
 

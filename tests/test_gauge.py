@@ -175,13 +175,13 @@ def test_relabelled_optimum_is_equally_optimal_and_only_the_right_relabelling_is
     A = rng.standard_normal((5, 3))
     Sx = A @ A.T + np.eye(5)
     o = closed_form_optimum(A, beta)
-    L = float(gen.objective(*o.params(), Sx, beta))
+    L = float(gen.objective(*o.arrays(), Sx, beta))
     for perm, signs in gauge.signed_permutations(3):
         G = gauge.signed_permutation_matrix(perm, signs)
-        assert float(gen.objective(*gauge.relabel_parameters(o, G).params(), Sx, beta)) == pytest.approx(L, rel=1e-12)
+        assert float(gen.objective(*gauge.relabel_parameters(o, G).arrays(), Sx, beta)) == pytest.approx(L, rel=1e-12)
     G = gauge.signed_permutation_matrix((1, 2, 0), (-1, 1, -1))
     moved = gauge.relabel_parameters(o, G)
     kept_decoder = replace(moved, D=o.D)
     negated = replace(moved, b_sigma=G @ o.b_sigma)
     for broken in (kept_decoder, negated):
-        assert float(gen.objective(*broken.params(), Sx, beta)) < L - 1e-6
+        assert float(gen.objective(*broken.arrays(), Sx, beta)) < L - 1e-6

@@ -133,7 +133,7 @@ def test_high_precision_terms_equal_the_general_formulas_at_the_optimum():
     spec = spectrum_mp(A, dps=30)
     for beta in (0.5, 3.0):
         o = closed_form_optimum(A, beta)
-        recon, kl = float(gen.reconstruction(*o.params(), S)), float(gen.kl(*o.params(), S))
+        recon, kl = float(gen.reconstruction(*o.arrays(), S)), float(gen.kl(*o.arrays(), S))
         C = o.D @ o.D.T + np.eye(N)
         loglik = -0.5 * (N * np.log(2 * np.pi) + np.linalg.slogdet(C)[1] + np.trace(np.linalg.solve(C, S)))
         t = terms_mp(spec, beta)
@@ -353,7 +353,7 @@ def test_prop3_holds_on_both_sides_of_one():
 
     def elbo(b):
         o = closed_form_optimum(PAPER_LIKE, b)
-        return float(gen.reconstruction(*o.params(), S) - gen.kl(*o.params(), S))
+        return float(gen.reconstruction(*o.arrays(), S) - gen.kl(*o.arrays(), S))
     for b in (0.8, 1.2):
         assert elbo(b) < elbo(1.0) - 1e-3
         assert P.prop3_elbo_max_at_one(PAPER_LIKE, b).holds

@@ -22,10 +22,11 @@ import numerics.certify as certify
 import numerics.exact_algebra as exact_algebra
 import numerics.optimal_beta as ob
 import numerics.tie_envelope as tie_envelope
+import numerics.tie_minima as tie_minima
 from derivations.exact_beta import exact_optimal_beta, fig3_matrix, paper_matrix
 from numerics.model import fig3_mixing, paper_mixing
 from numerics.optimal_beta import PrecisionError, mie_curve_mp, optimal_beta, tie_curve_mp
-from numerics.optimum import closed_form_terms
+from numerics.optimum import closed_form_terms, optimum_alignment, spectrum
 
 ROOT = Path(__file__).resolve().parent.parent
 PAPER = paper_mixing()
@@ -162,10 +163,27 @@ def test_paper_problem_details():
     assert [t[:4] for t in r.collapse_thresholds] == ["1.25", "66.2"]
     assert [m.active_units for m in r.local_minima] == [(0, 1), (0,)]
     # |Q| = 1/sqrt2 everywhere: both permutations give the same TIE, the labelling is not identifiable
-    assert not r.alignment.unique and set(r.alignment.tied_permutations) == {(0, 1), (1, 0)}
+    assert r.alignment.unique is False and set(r.alignment.tied_permutations) == {(0, 1), (1, 0)}
+    assert r.overlaps == ("0.707106781187",) * 2 and r.collapsed_units == () and r.active_units == (0, 1)
     assert r.mie_optimal_beta == "1"
     # float A and exact strings describe the same matrix here (0.5 and 1 are binary-exact)
     assert optimal_beta([["1", "1/2"], ["1/2", "1"]] + [["1/2", "1/2"]] * 126, digits=50).beta_star == r.beta_star
+
+
+def test_alignment_at_beta_star_is_the_closed_forms_gauge_alignment():
+    """k = 5 > ENUMERATE_MAX_K (the float assignment, ties not searched): the permutation, the overlaps and the
+    cost at beta* agree with the float64 closed form's alignment (numpy SVD, numerics.optimum); the signs are
+    relative to each route's eigenvector signs, so only their product with Q's signs is compared."""
+    A = np.random.default_rng(1).standard_normal((7, 5)) / np.sqrt(5)
+    r = optimal_beta(A, digits=15)
+    spec = spectrum(A)
+    closed = optimum_alignment(spec, float(r.beta_star))
+    assert r.alignment.permutation == closed.permutation and r.alignment.method == "exact"
+    assert r.alignment.unique is None and r.alignment.tied_permutations == ()
+    assert r.alignment.cost == pytest.approx(closed.cost, rel=1e-12)
+    j = np.arange(5)
+    assert np.allclose([float(x) for x in r.overlaps], np.abs(spec.Q[list(closed.permutation), j]), rtol=1e-10)
+    assert r.collapsed_units == tuple(j for j in range(5) if j not in r.active_units) == (4,)
 
 
 def test_fig3_float_and_decimal_problems_differ_only_beyond_1e_16():
@@ -289,7 +307,7 @@ def test_optimal_beta_does_not_import_sympy():
     assert out.stdout.strip() == "False"
 
 
-@pytest.mark.parametrize("mod", [ob, exact_algebra, tie_envelope, certify, exact_beta_mod])
+@pytest.mark.parametrize("mod", [ob, exact_algebra, tie_envelope, tie_minima, certify, exact_beta_mod])
 def test_docstring_examples(mod):
     res = doctest.testmod(mod, optionflags=doctest.ELLIPSIS)
     assert res.failed == 0 and res.attempted > 0

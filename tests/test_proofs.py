@@ -10,7 +10,6 @@ from fractions import Fraction
 import numpy as np
 import pytest
 from hypothesis import given
-from hypothesis import strategies as st
 
 from numerics.optimum import closed_form_terms
 from verify import checks_propositions as C

@@ -16,7 +16,7 @@ import scipy
 import sympy
 
 import verify
-from numerics.provenance import without_timings
+from numerics.artifacts import without_timings
 from verify.cli import main
 
 from cli_run import run_main, strict_json

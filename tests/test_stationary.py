@@ -161,7 +161,7 @@ def test_paper_like_problem_found_points_are_exactly_the_theory_points(beta):
         assert _grad_norm(params, S, beta) < 1e-11, label
     r = st.solve_stationary(A, beta, starts=12, seed=1)
     inv_theory = [stationary_classify.invariants(p, S, beta) for _, p in theory]
-    inv_found = [stationary_classify.invariants(p.params(), S, beta) for p in r.points]
+    inv_found = [stationary_classify.invariants(p.parameters.arrays(), S, beta) for p in r.points]
     assert len(r.points) == len(theory), st.format_result(r)
     for a in inv_theory:
         assert sum(stationary_classify.same_class(a, b) for b in inv_found) == 1
@@ -188,7 +188,7 @@ def test_every_reported_point_has_gradient_norm_below_1e_8():
         assert r.n_converged > 0 and len(r.points) > 1
         for p in r.points:
             assert p.grad_norm < 1e-8
-            assert _grad_norm(p.params(), S, beta) < 1e-8        # recomputed, not the stored value
+            assert _grad_norm(p.parameters.arrays(), S, beta) < 1e-8        # recomputed, not the stored value
         assert r.closed_form_is_best and r.points[0].is_closed_form
 
 
@@ -198,7 +198,7 @@ def test_same_seed_gives_identical_results():
     r2 = st.solve_stationary(A, 0.9, starts=6, seed=3)
     assert r1 == r2
     for p, q in zip(r1.points, r2.points):
-        for x, y in zip(p.params(), q.params()):
+        for x, y in zip(p.parameters.arrays(), q.parameters.arrays()):
             assert np.array_equal(x, y)
     r3 = st.solve_stationary(A, 0.9, starts=6, seed=4)
     assert r3 != r1                     # the comparison is not vacuous: other starts, other representatives

@@ -216,9 +216,9 @@ def test_gauge_aligned_tie_is_the_minimum_of_eq25_over_all_signed_permutations(l
 def test_linear_network_tie_equals_eq25_at_the_population_covariance(linear_encoder):
     """deep.linear_metrics (the trained linear model's route) against the same numpy eq. (25), W_sigma = 0."""
     from deep import linear_metrics as lm
-    from deep.linear import NumpyParams
+    from numerics.model import Parameters
     A, _, W, b_sigma = linear_encoder
     N, k = A.shape
-    p = NumpyParams(W_mu=W, b_mu=np.zeros(k), W_sigma=np.zeros((k, N)), b_sigma=b_sigma, D=np.ones((N, k)),
-                    b_D=np.zeros(N))
+    p = Parameters.of(W_mu=W, b_mu=np.zeros(k), W_sigma=np.zeros((k, N)), b_sigma=b_sigma, D=np.ones((N, k)),
+                      b_D=np.zeros(N))
     assert lm.tie(p, A) == pytest.approx(eq25_tie(W, b_sigma, A, A @ A.T + np.eye(N)), rel=1e-12)

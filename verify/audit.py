@@ -21,7 +21,7 @@ import time
 import traceback
 from dataclasses import dataclass, field
 
-from numerics import provenance
+from numerics import artifacts
 
 from .catalogue import CLAIMS, DOCUMENT, Claim
 from .ledger import recording
@@ -103,7 +103,7 @@ def run_audit(ctx, only: list[str] | None = None, progress=None, derivation=None
             progress(c)
         done[c.id] = run_claim(c, ctx, command)
     results = tuple(done[c.id] for c in chosen)
-    return AuditResult(results=results, wall_time=time.perf_counter() - t0, versions=provenance.versions(),
+    return AuditResult(results=results, wall_time=time.perf_counter() - t0, versions=artifacts.versions(),
                        options={"only": only, "deep": ctx.deep, "protocol": ctx.protocol_name,
                                 "hypothesis_profile": _profile()}, command=tuple(command))
 

@@ -192,7 +192,7 @@ def representative_ties(A, betas):
     optima = [closed_form_optimum(A, b) for b in betas]
     for perm, signs in signed_permutations(k):
         G = signed_permutation_matrix(perm, signs)
-        out[(perm, signs)] = np.array([gen.inference_error(*relabel_parameters(o, G).params()[:4], Sx, E_inv, F)
+        out[(perm, signs)] = np.array([gen.inference_error(*relabel_parameters(o, G).arrays()[:4], Sx, E_inv, F)
                                        for o in optima], dtype=float)
     return out
 
@@ -248,7 +248,7 @@ def check_fig1_tie(ctx):
         o, L = closed_form_optimum(A, b), closed_form_terms(A, b).objective
         for g in reps:
             G = signed_permutation_matrix(*g)
-            spread = max(spread, abs(float(gen.objective(*relabel_parameters(o, G).params(), Sx, b)) - L) / abs(L))
+            spread = max(spread, abs(float(gen.objective(*relabel_parameters(o, G).arrays(), Sx, b)) - L) / abs(L))
     steps.append(Step("every representative z -> G z is equally optimal: the objective (6) with every constant, "
                       "evaluated by the generated N x N formula at its parameters, equals the closed-form L*",
                       spread <= 1e-10, f"max relative difference {spread:.2g} over {len(reps)} representatives at "

@@ -62,7 +62,7 @@ def write_derivation(out: Path, *, pdf: bool, command: tuple[str, ...], started:
 
     from derivations import document as document_module
     from derivations import latex
-    from numerics.provenance import record
+    from numerics.artifacts import record
 
     started = time.perf_counter() if started is None else started
     doc = document_module.load_or_build()   # on-disk cache keyed by the derivation sources (BETAVAE_CACHE)

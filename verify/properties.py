@@ -78,7 +78,7 @@ class Solver:
         note("seeds", "stationarity_solver_starts", self.seed)
         note("precision", "stationarity_solver", "float64 (scipy.optimize, Newton polish)")
         r = solve_stationary(A, beta, starts=self.starts, seed=self.seed)
-        p = r.points[0].params()
+        p = r.points[0].parameters.arrays()
         S = A @ A.T + np.eye(A.shape[0])
         recon, kl = float(gen.reconstruction(*p, S)), float(gen.kl(*p, S))
         return SolverTerms(reconstruction=recon, kl=kl, elbo=recon - kl, objective=recon - beta * kl)

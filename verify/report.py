@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import shlex
 
-from numerics.artifacts import jsonable, record
+from numerics.artifacts import dumps, jsonable, record
 
 VERDICT_ORDER = ("confirmed", "qualified", "corrected", "refuted", "not-checked", "error")
 
@@ -22,11 +22,10 @@ def claim_record(r) -> dict:
     rec = {"id": c.id, "section": c.section, "statement": c.statement, "verdict": r.verdict,
            "evidence": o.evidence if o else f"the check crashed: {r.error}", "test": c.test, "kind": c.kind,
            "seconds": round(r.seconds, 3),
-           "provenance": record(command=list(r.command), seeds=r.used["seeds"],
-                                           precision=r.used["precision"], wall_time_seconds=r.seconds)}
+           "provenance": record(command=list(r.command), seeds=r.used["seeds"], precision=r.used["precision"],
+                                wall_time_seconds=r.seconds)}
     if o:
-        rec["steps"] = [{"name": s.name, "holds": s.holds, "detail": s.detail, "equation": s.equation,
-                         "role": s.role} for s in o.steps]
+        rec["steps"] = [jsonable(s) for s in o.steps]          # verify.outcome.Step: its fields
         for key in ("counterexample", "erratum", "condition", "reason", "protocol"):
             value = getattr(o, key)
             if value:
@@ -46,7 +45,7 @@ def records(result) -> list[dict]:
 
 def claims_json(result) -> str:
     """The list of claim records (each with its provenance), as strict JSON (inf as "inf", never NaN)."""
-    return json.dumps(jsonable(records(result)), indent=1, ensure_ascii=False, allow_nan=False) + "\n"
+    return dumps(records(result)) + "\n"
 
 
 def run_record(result) -> dict:
@@ -59,8 +58,7 @@ def run_record(result) -> dict:
     return {"options": result.options, "counts": result.counts(), "versions": result.versions,
             "wall_time_seconds": round(result.wall_time, 2),
             "provenance": record(command=list(result.command), seeds=dict(sorted(seeds.items())),
-                                            precision=dict(sorted(precision.items())),
-                                            wall_time_seconds=result.wall_time)}
+                                 precision=dict(sorted(precision.items())), wall_time_seconds=result.wall_time)}
 
 
 def _used(r: dict) -> str:

@@ -11,7 +11,6 @@ crashed (the others still ran and are reported), 2 for bad usage.
 """
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import sys
@@ -107,6 +106,8 @@ def _run_into(args, invocation, only, tmp: Path, out: Path) -> int:
     from ..audit import run_audit
     from ..context import AuditContext
     from ..derivation import DERIVATION_PRECISION, DerivationJob, derivation_seeds
+    from numerics import artifacts
+
     from ..output import dumps
 
     command = invocation.command
@@ -130,7 +131,7 @@ def _run_into(args, invocation, only, tmp: Path, out: Path) -> int:
         (tmp / "equations.json").write_text(dumps(ledger_rows, invocation, seeds=derivation_seeds(),
                                                   precision=DERIVATION_PRECISION) + "\n", encoding="utf-8")
     (tmp / "claims.json").write_text(report.claims_json(result), encoding="utf-8")
-    (tmp / "run.json").write_text(json.dumps(report.run_record(result), indent=1) + "\n", encoding="utf-8")
+    (tmp / "run.json").write_text(artifacts.dumps(report.run_record(result)) + "\n", encoding="utf-8")
     figures = {name: str(path) for name, path in ctx.figures.items() if Path(path).exists()}
     (tmp / "report.md").write_text(report.report_markdown(result, figures=figures, derivation_files=derivation_files,
                                                           equations=ledger_rows), encoding="utf-8")

@@ -75,11 +75,11 @@ def run(args, invocation) -> int:
     from deep import crosscheck as cc
     from deep.crosscheck_betas import near_threshold
     from deep.crosscheck_format import format_result
-    from deep.linear import n_parameters
     from deep.linear_train import NEWTON_MAX_PARAMS
+    from numerics.model import parameter_count
     N, k = problem.A.shape
-    if n_parameters(N, k) > NEWTON_MAX_PARAMS:
-        print(f"warning: {n_parameters(N, k)} parameters (> {NEWTON_MAX_PARAMS}): path (a) finishes with Hessian-vector "
+    if parameter_count(N, k) > NEWTON_MAX_PARAMS:
+        print(f"warning: {parameter_count(N, k)} parameters (> {NEWTON_MAX_PARAMS}): path (a) finishes with Hessian-vector "
               "products (truncated Newton, Lanczos saddle test) and may be slow or stop short of the optimum on "
               "ill-conditioned problems; path (b) gets no Monte-Carlo prediction", file=sys.stderr)
     if betas is not None:
@@ -103,7 +103,7 @@ def run(args, invocation) -> int:
     ok_exact = "exact" not in paths or (math.isfinite(result.max_relative_error) and result.max_relative_error <= EXACT_TOL)
     ok = ok_exact and result.gradient_check["passed"]
     if args.json:
-        doc = result.as_dict()
+        doc = result.to_json()
         doc["problem"] = {**doc["problem"], "name": problem.name, "description": problem.description}
         doc["environment"] = {**doc["environment"], "verify_version": __version__}
         doc["ok"] = ok

@@ -48,7 +48,7 @@ def run(args, invocation) -> int:
         raise UsageError(f"{_beta_flag(args)}: {err}") from None
     print_problem_warnings(problem, args)
     warn_at_thresholds(curve.betas, curve.collapse_thresholds)
-    records = curve.records()
+    records = curve.to_json()
     if args.plot is not None:
         with plot_errors(args.plot):
             plot_curve(curve, args.plot, title=f"{problem.description}")

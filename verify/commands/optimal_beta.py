@@ -11,6 +11,8 @@ import argparse
 import sys
 import warnings
 
+from numerics.artifacts import jsonable
+
 from ..output import dumps
 from .problem_options import (add_problem_arguments, print_problem_warnings, problem_flag, problem_input,
                               problem_seeds, resolve_problem)
@@ -27,11 +29,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def _exact_for(args, problem, beta_star):
-    """SymPy's exact characterisation of beta* for the named rational problems (None otherwise)."""
-    if args.no_exact or args.mixing is not None or args.random is not None:
+    """SymPy's exact characterisation of beta* where the problem is known as exact rationals (None otherwise)."""
+    if args.no_exact or problem.exact is None:
         return None, "not attempted (only for the rational problems paper and fig3)" if not args.no_exact else "--no-exact"
+    import sympy as sp
+
     from derivations import exact_beta
-    A = exact_beta.fig3_matrix() if args.problem == "fig3" else exact_beta.paper_matrix()
+    A = sp.Matrix([[sp.Rational(x.numerator, x.denominator) for x in row] for row in problem.exact])
     res = exact_beta.exact_optimal_beta(A, beta_star)
     digits = len(beta_star.replace(".", "").replace("-", "").lstrip("0"))
     value = res.root.evalf(digits + 10)
@@ -48,8 +52,6 @@ def _agree(a: str, b: str) -> bool:
 
 
 def run(args, invocation) -> int:
-    from dataclasses import asdict
-
     from numerics.optimal_beta import PrecisionError, optimal_beta
 
     try:
@@ -59,10 +61,8 @@ def run(args, invocation) -> int:
     if not DIGITS_RANGE[0] <= digits <= DIGITS_RANGE[1]:
         raise UsageError(f"--digits: must be between {DIGITS_RANGE[0]} and {DIGITS_RANGE[1]}, got {digits}")
     problem = resolve_problem(args)
-    A_input = problem.A
-    if problem.name == "fig3":   # 0.73 is not a binary float: give mpmath the exact rational matrix
-        from fractions import Fraction
-        A_input = [[Fraction(273, 100), Fraction(73, 100)], [Fraction(73, 100), Fraction(273, 100)]]
+    # 0.73 (Fig. 3) is not a binary float: give mpmath the exact rational matrix where it is known
+    A_input = problem.exact if problem.exact is not None else problem.A
     try:
         with warnings.catch_warnings():   # the same notes come back in result.warnings, printed once below
             warnings.simplefilter("ignore")
@@ -83,13 +83,13 @@ def run(args, invocation) -> int:
     except Exception as err:  # the exact route is a cross-check; its failure is reported, not fatal
         exact, why = None, f"failed: {' '.join(str(err).split())[:300]}"
         print(f"warning: exact characterisation {why}", file=sys.stderr)
-    doc = asdict(result)
+    doc = jsonable(result)
     doc["exact"] = exact if exact is not None else {"skipped": why}
     if args.json:
         print(dumps(doc, invocation, seeds=problem_seeds(args), precision={
             "digits_requested": digits, "digits_confirmed": result.confirmed_digits,
             "mpmath_working_dps": list(result.working_dps), "mpmath_precision_bits": list(result.precision_bits),
-            "input": "exact rationals" if problem.name in ("paper", "fig3") else
+            "input": "exact rationals" if problem.exact is not None else
                      "the float64 matrix entries, read as exact binary rationals",
             "exact_characterisation": "SymPy exact algebraic numbers" if exact is not None else None},
             inputs=problem_input(problem)))

@@ -86,7 +86,7 @@ def random_seed(args) -> int:
 
 def problem_input(problem) -> dict:
     """What identifies the mixing matrix in the provenance: its name and its values' fingerprint."""
-    from numerics.provenance import matrix_fingerprint
+    from numerics.artifacts import matrix_fingerprint
     return {"mixing_matrix": {"problem": problem.name, **matrix_fingerprint(problem.A)}}
 
 

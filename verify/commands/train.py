@@ -221,7 +221,7 @@ def run(args, invocation) -> int:
         with plot_errors(args.plot):
             (plot_fig3 if protocol.figure == "fig3" else plot_fig2)(result, args.plot)
     if args.json:
-        doc = {"command": "train", **result.to_dict()}
+        doc = {"command": "train", **result.to_json()}
         if args.plot is not None:
             doc["plot"] = args.plot
         p = result.protocol
