@@ -14,7 +14,7 @@ import tracemalloc
 
 import numpy as np
 
-from numerics import _generated as gen
+from numerics import generated as gen
 from numerics.curve import beta_curve
 from numerics.optimum import closed_form_optimum
 from numerics.problems import paper_problem, random_problem

@@ -259,7 +259,7 @@ def _run(p: Protocol, prepared: _Prepared, progress: bool, device, threads, max_
     arrays = {q: np.array([[getattr(terms[(r, j)], q) for j in range(shape[1])] for r in range(shape[0])])
               for q in QUANTITIES}
     alignment = tuple(tuple(terms[(r, j)].alignment for j in range(shape[1])) for r in range(shape[0]))
-    common = dict(protocol=p.to_dict(), betas=np.asarray(p.betas, dtype=float), seeds=tuple(range(p.seeds)),
+    common = dict(protocol=p.to_json(), betas=np.asarray(p.betas, dtype=float), seeds=tuple(range(p.seeds)),
                   final_loss=np.array([[final_loss[(r, j)] for j in range(shape[1])] for r in range(shape[0])]),
                   alignment=alignment, reference=_reference(p, prepared.A), images=prepared.images,
                   device={**device_record(device), "threads_used": chosen_threads, "threads_choice": why,

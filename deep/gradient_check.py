@@ -1,7 +1,7 @@
 """The torch gradient of eq. (21) against the gradient generated from the SymPy derivation.
 
 Two independent routes to the same gradient: torch autograd of :func:`deep.linear.exact_objective`
-(written by hand in torch) and ``numerics._generated.grad_*`` (differentiated symbolically by SymPy
+(written by hand in torch) and ``numerics.generated.grad_*`` (differentiated symbolically by SymPy
 and printed as numpy code). They agree to rounding when both transcribe eq. (21) alike.
 
 >>> from numerics.model import fig3_mixing
@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from numerics import _generated as gen
+from numerics import generated as gen
 from numerics.model import NAMES, Parameters
 
 from .linear import DTYPE, exact_objective, torch_tensors
@@ -23,7 +23,7 @@ GRADIENT_TOL = 1e-10
 
 
 def gradient_check(A, points: int = 3, seed: int = 0, max_rows: int = 512, device=None) -> dict:
-    """torch autograd gradient of eq. (21) vs ``numerics._generated.grad_*`` at random parameter points.
+    """torch autograd gradient of eq. (21) vs ``numerics.generated.grad_*`` at random parameter points.
 
     Per parameter: max |g_torch - g_generated| / max |g_generated|. The generated code forms the
     N x N Sigma_x, so for N > ``max_rows`` the first ``max_rows`` rows of A are used (the check is
@@ -50,4 +50,4 @@ def gradient_check(A, points: int = 3, seed: int = 0, max_rows: int = 512, devic
     m = max(worst.values())
     return {"points": points, "rows_of_A": N, "k": k, "per_parameter": worst, "max_relative_error": m,
             "tolerance": GRADIENT_TOL, "passed": bool(m <= GRADIENT_TOL),
-            "method": "torch.autograd of deep.linear.exact_objective vs numerics._generated.grad_* (SymPy)"}
+            "method": "torch.autograd of deep.linear.exact_objective vs numerics.generated.grad_* (SymPy)"}

@@ -6,7 +6,7 @@ Decoder: y ~ N(D z + b_D, I_N) (sigma_y^2 = 1, as in the paper).
 Two objectives, both *maximised* (the optimisers minimise their negative):
 
 * :func:`exact_objective`: eq. (21) with every constant, i.e. the beta-VAE objective averaged
-  over x ~ N(0, Sigma_x), Sigma_x = A A^T + I. It equals ``numerics._generated.objective`` (a
+  over x ~ N(0, Sigma_x), Sigma_x = A A^T + I. It equals ``numerics.generated.objective`` (a
   test pins them), but never forms Sigma_x: every trace M Sigma_x M^T is written as
   |M A|^2 + |M|^2, so the cost is O(N k^2) and N = 10^5 is as cheap as the paper's N = 128.
 * :func:`sampled_objective`: the practitioner's estimate on a minibatch x = A s + eta, one
@@ -100,7 +100,7 @@ def exact_terms(W_mu, b_mu, W_sigma, b_sigma, D, b_D, A, beta) -> ExactTerms:
 
 
 def exact_objective(W_mu, b_mu, W_sigma, b_sigma, D, b_D, A, beta) -> torch.Tensor:
-    """Eq. (21) with every constant (equals ``numerics._generated.objective``); to be maximised."""
+    """Eq. (21) with every constant (equals ``numerics.generated.objective``); to be maximised."""
     return exact_terms(W_mu, b_mu, W_sigma, b_sigma, D, b_D, A, beta).objective
 
 

@@ -48,9 +48,6 @@ class Disagreement:
     chosen: str
     option: str
 
-    def record(self) -> dict:
-        return asdict(self)
-
 
 DISAGREEMENTS: tuple[Disagreement, ...] = (
     Disagreement(
@@ -210,13 +207,14 @@ class Protocol:
             raise ProtocolError("traversal_betas", "must be finite numbers > 0")
         return self
 
-    def to_dict(self) -> dict:
+    def to_json(self) -> dict:
+        """The protocol as recorded with its results: its fields plus derived ones (ln betas, k, the disagreements)."""
         out = asdict(self)
         out["betas"] = list(self.betas)
         out["ln_betas"] = [math.log(b) for b in self.betas]
         out["traversal_betas"] = list(self.traversal_betas)
         out["k"] = self.k
-        out["disagreements"] = [d.record() for d in self.disagreements]
+        out["disagreements"] = [asdict(d) for d in self.disagreements]
         if self.figure == "fig2":
             for name in ("digit", "canvas_factor", "units_per_digit", "mixing_diagonal", "mixing_offset",
                          "traversal_betas", "traversal_steps", "traversal_range"):

@@ -1,6 +1,6 @@
 """Closed-form quantities at the optimum in arbitrary precision (mpmath), for derivatives in beta.
 
-The per-unit forms are generated from SymPy (``numerics._generated_mp``); the eigenvalues of A^T A
+The per-unit forms are generated from SymPy (``numerics.generated_mp``); the eigenvalues of A^T A
 come from the exact Gram matrix (floats read at their binary value) and ``mpmath.eigsy``. Nothing
 here is a float finite difference: :func:`d_dbeta` is ``mpmath.diff`` at the working precision (the
 digits two precisions agree on are kept by :mod:`numerics.certify`, for the TIE-optimal beta).
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import mpmath
 
-from . import _generated_mp as gen_mp
+from . import generated_mp as gen_mp
 from .exact_algebra import exact_problem
 from .model import Terms
 

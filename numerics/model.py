@@ -3,7 +3,7 @@ objective at one beta, the spectrum of a mixing matrix, and the paper's two prob
 
 * :class:`Parameters`: the six arrays (W_mu, b_mu, W_sigma, b_sigma, D, b_D) of eq. (20) and the decoder,
   biases as column arrays (k x 1, N x 1): the layout of the code generated from SymPy
-  (``numerics._generated``), so ``gen.objective(*params, Sigma, beta)`` takes a record as it is.
+  (``numerics.generated``), so ``gen.objective(*params, Sigma, beta)`` takes a record as it is.
   :func:`parameter_count` is their number, 3 k N + 2 k + N; :func:`flatten` / :func:`unflatten` pack them
   into one vector (row-major, in :data:`NAMES` order), real or complex.
 * :class:`Terms`: reconstruction, KL, ELBO, objective (eq. 21 with every constant), log-likelihood, MIE
@@ -40,7 +40,7 @@ NAMES = ("W_mu", "b_mu", "W_sigma", "b_sigma", "D", "b_D")
 
 # ---------------------------------------------------------------------------------------------- parameters
 def parameter_shapes(N: int, k: int) -> tuple[tuple[int, int], ...]:
-    """Shapes of (W_mu, b_mu, W_sigma, b_sigma, D, b_D), biases as columns (as in ``_generated``)."""
+    """Shapes of (W_mu, b_mu, W_sigma, b_sigma, D, b_D), biases as columns (as in ``generated``)."""
     return ((k, N), (k, 1), (k, N), (k, 1), (N, k), (N, 1))
 
 

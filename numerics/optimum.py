@@ -7,7 +7,7 @@ The solution is the one derived in :mod:`derivations.closed_form`: with A = P di
     W_sigma = 0,    b_sigma = log(beta / (d^2 + beta)),  b_mu = b_D = 0.
 
 Only k x k and N x k arrays are formed. The per-unit sums use the functions generated from
-SymPy (``numerics._generated``).
+SymPy (``numerics.generated``).
 
 >>> from numerics.model import paper_mixing
 >>> t = closed_form_terms(paper_mixing(), beta=1.0)         # the paper's problem
@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from . import _generated as gen
+from . import generated as gen
 from .gauge import Alignment, assignment_alignment
 from .model import Parameters, Spectrum, Terms, as_mixing_matrix, canonical_signs, spectrum
 

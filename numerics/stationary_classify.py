@@ -43,7 +43,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import _generated as gen
+from . import generated as gen
 from .model import flatten
 
 KINDS = ("maximum", "saddle", "minimum", "degenerate")

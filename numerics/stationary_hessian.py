@@ -3,7 +3,7 @@
 theta packs (W_mu, b_mu, W_sigma, b_sigma, D, b_D) as :func:`numerics.model.flatten` does; Sigma is
 Sigma_x = A A^T + I. The objective is eq. (21) with its constants, averaged over the data.
 
-* Gradient: ``numerics._generated.grad_*`` (printed from SymPy and pinned to it by other tests);
+* Gradient: ``numerics.generated.grad_*`` (printed from SymPy and pinned to it by other tests);
   it is the function whose roots :mod:`numerics.stationary` finds.
 * Hessian: analytic (:func:`hessian`): the directional derivative of the gradient written out by
   hand and evaluated for all coordinate directions in one batched pass (~0.5 ms at n = 106).
@@ -13,7 +13,7 @@ Sigma_x = A A^T + I. The objective is eq. (21) with its constants, averaged over
   ``diagonal``, ``diagflat``, ``exp``), so there is no subtractive cancellation and the complex
   step is exact to rounding (truncation O(h^2) ~ 1e-60). Measured: analytic vs complex step
   ~4e-16 relative, complex-step asymmetry ~3e-16; against central second differences of
-  ``_generated.objective`` ~1e-7 (the accuracy of the finite differences).
+  ``generated.objective`` ~1e-7 (the accuracy of the finite differences).
 
 >>> import numpy as np
 >>> from numerics.model import flatten
@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _generated as gen
+from . import generated as gen
 from .model import NAMES, flatten, latent_count, unflatten, unflatten_batch
 
 COMPLEX_STEP = 1e-30

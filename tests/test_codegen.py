@@ -16,19 +16,19 @@ pytestmark = pytest.mark.symbolic
 def test_committed_generated_module_is_current():
     committed = codegen.TARGET.read_text()
     assert committed == codegen.generate(), (
-        "numerics/_generated.py is stale: run `python -m derivations.codegen`")
+        "numerics/generated.py is stale: run `python -m derivations.codegen`")
 
 
 def test_committed_mpmath_module_is_current():
     assert codegen.TARGET_MP.read_text() == codegen.generate_mp(), (
-        "numerics/_generated_mp.py is stale: run `python -m derivations.codegen`")
+        "numerics/generated_mp.py is stale: run `python -m derivations.codegen`")
 
 
 def test_mpmath_and_numpy_unit_forms_agree():
     import mpmath
 
-    from numerics import _generated as gen
-    from numerics import _generated_mp as gen_mp
+    from numerics import generated as gen
+    from numerics import generated_mp as gen_mp
     for name in ("mode_d2", "mode_reconstruction", "mode_kl", "mode_loglik", "mode_mie", "mode_tie_weight"):
         for lam_, b in ((3.5, 0.7), (3.5, 2.0), (1.2, 5.0)):
             with mpmath.workdps(30):
@@ -57,7 +57,7 @@ def _sympy_value(expr, p, n, kk, extra=None):
 
 @pytest.mark.parametrize("n,kk", [(3, 2), (2, 3)])
 def test_generated_objective_and_gradients_match_sympy(n, kk):
-    from numerics import _generated as g
+    from numerics import generated as g
     p, _ = _random_problem(n, kk, seed=n * 10 + kk)
     args = [p[a] for a in ("W_mu", "b_mu", "W_sigma", "b_sigma", "D", "b_D", "Sigma_x")]
     assert g.objective(*args, 0.7) == pytest.approx(_sympy_value(objective_expr(), p, n, kk), rel=1e-12)
@@ -67,7 +67,7 @@ def test_generated_objective_and_gradients_match_sympy(n, kk):
 
 
 def test_generated_inference_error_matches_sympy():
-    from numerics import _generated as g
+    from numerics import generated as g
     n, kk = 3, 2
     p, A = _random_problem(n, kk, seed=5)
     Einv = A.T @ A + np.eye(kk)

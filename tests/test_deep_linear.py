@@ -1,6 +1,6 @@
 """The linear beta-VAE trained with torch (deep/linear*.py, deep/crosscheck.py, the crosscheck command).
 
-Independent routes: the SymPy-generated objective and gradient (numerics._generated), the closed
+Independent routes: the SymPy-generated objective and gradient (numerics.generated), the closed
 form (numerics.optimum), brute force with N x N matrices in small N, Monte Carlo, and enumeration of
 every signed permutation. Each important check is paired with a deliberately broken input that it
 must reject.
@@ -23,7 +23,7 @@ from deep.hessian_operators import DenseHessian, KrylovHessian
 from deep.linear import exact_terms, sample_data, sampled_objective, torch_tensors
 from deep.linear_compare import MC_Z_LIMIT, QUANTITIES, compare, mc_prediction, reference
 from deep.linear_train import ExactSettings, SampledSettings, train_exact, train_sampled
-from numerics import _generated as gen
+from numerics import generated as gen
 from numerics import stationary
 from numerics.gauge import EXACT_MAX_K, relabel_parameters, signed_permutation_matrix
 from numerics.model import Parameters, spectrum

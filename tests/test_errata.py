@@ -46,7 +46,7 @@ def _printed_eq21(W, bm, Ws, bs, D, bD, S, beta):
 @pytest.mark.parametrize("n,kk,beta", [(3, 2, 0.4), (5, 3, 2.5), (2, 4, 7.0)])
 def test_eq21_drops_a_beta_dependent_constant(comparisons, n, kk, beta):
     """Monte-Carlo-free check: generated full objective - printed eq. 21 = -(N/2) log 2pi + beta k/2."""
-    from numerics import _generated as g
+    from numerics import generated as g
     rng = np.random.default_rng(n + kk)
     A = rng.normal(size=(n, kk))
     p = (rng.normal(size=(kk, n)), rng.normal(size=(kk, 1)), 0.2 * rng.normal(size=(kk, n)),
@@ -175,7 +175,7 @@ def _printed_eq41_numpy(W, bm, Ws, bs, D, bD, S, beta):
 
 @pytest.mark.parametrize("n,kk,beta", [(3, 2, 0.7), (2, 3, 4.0)])
 def test_eq41_drops_the_same_constant_as_eq21(comparisons, n, kk, beta):
-    from numerics import _generated as g
+    from numerics import generated as g
     rng = np.random.default_rng(10 * n + kk)
     A = rng.normal(size=(n, kk))
     p = (rng.normal(size=(kk, n)), rng.normal(size=(kk, 1)), 0.2 * rng.normal(size=(kk, n)),

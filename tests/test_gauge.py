@@ -9,7 +9,7 @@ import math
 import numpy as np
 import pytest
 
-from numerics import _generated as gen
+from numerics import generated as gen
 from numerics import gauge
 from numerics.optimum import closed_form_optimum
 

@@ -9,7 +9,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_numerics_does_not_import_sympy_at_run_time():
-    code = ("import sys, numerics, numerics._generated, numerics.optimum; "
+    code = ("import sys, numerics, numerics.generated, numerics.optimum; "
             "print('sympy' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert out.stdout.strip() == "False"
@@ -81,10 +81,10 @@ def private_imports(path: Path) -> list[str]:
 def test_private_import_detector_can_fail(tmp_path):
     """The detector sees the forms a private import takes (so that the repository-wide test can fail)."""
     probe = ROOT / "verify" / "_layering_probe.py"
-    probe.write_text("from numerics.tie_envelope import _x\nfrom . import _hidden\nimport numerics._generated\n"
+    probe.write_text("from numerics.tie_envelope import _x\nfrom . import _hidden\nimport numerics._private\n"
                      "from .hunt import hunt, __doc__\n", encoding="utf-8")
     try:
-        assert private_imports(probe) == ["numerics.tie_envelope._x", "verify._hidden", "numerics._generated"]
+        assert private_imports(probe) == ["numerics.tie_envelope._x", "verify._hidden", "numerics._private"]
     finally:
         probe.unlink()
 

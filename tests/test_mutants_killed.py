@@ -92,7 +92,7 @@ def test_stationarity_verdicts_follow_from_what_each_equation_states():
     from derivations.explicit import explicit
     from derivations.stationarity import gradient_forms
     from derivations.symbols import beta, concrete
-    from numerics import _generated as gen
+    from numerics import generated as gen
     rng = np.random.default_rng(2)
     n, kk, b = 3, 2, 0.7
     A = rng.normal(size=(n, kk))
@@ -124,7 +124,7 @@ def test_stationarity_verdicts_follow_from_what_each_equation_states():
 def test_high_precision_terms_equal_the_general_formulas_at_the_optimum():
     """terms_mp (per-unit mpmath forms) against the general formulas at the closed-form parameters and a dense
     N x N log-likelihood: every constant must agree, not only the beta-derivatives."""
-    from numerics import _generated as gen
+    from numerics import generated as gen
     from numerics.highprec import spectrum_mp, terms_mp
     from numerics.optimum import closed_form_optimum
     A = np.random.default_rng(3).normal(size=(5, 2))
@@ -266,7 +266,7 @@ def _symbol_values(m, p, S, beta_value):
 
 
 def _finite_difference_gradient(p, S, beta_value, which, h=1e-6):
-    from numerics import _generated as gen
+    from numerics import generated as gen
     g = np.zeros_like(p[which])
     for idx in np.ndindex(g.shape):
         up, down = [q.copy() for q in p], [q.copy() for q in p]
@@ -297,7 +297,7 @@ def test_printed_eq21_is_the_objective_up_to_a_beta_dependent_constant():
     eq. (21) drops the Gaussian normalisation and the entropy's beta k/2."""
     from derivations.explicit import explicit
     from derivations.symbols import concrete
-    from numerics import _generated as gen
+    from numerics import generated as gen
     n, kk = 3, 2
     printed = explicit(Pr.printed_21(), n, kk)
     m = concrete(n, kk)
@@ -346,7 +346,7 @@ def test_a_beta_dependent_dropped_constant_qualifies_the_verdict():
 def test_prop3_holds_on_both_sides_of_one():
     """ELBO*(beta) <= ELBO*(1) at beta = 0.8 and 1.2: the general formulas at the closed-form parameters give
     ELBO*(1) above both, and the property must say so."""
-    from numerics import _generated as gen
+    from numerics import generated as gen
     from numerics.optimum import closed_form_optimum
     from verify import properties as P
     S = PAPER_LIKE @ PAPER_LIKE.T + np.eye(6)

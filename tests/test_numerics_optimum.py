@@ -4,7 +4,7 @@ import itertools
 import numpy as np
 import pytest
 
-from numerics import _generated as gen
+from numerics import generated as gen
 from numerics.optimum import closed_form_optimum, closed_form_terms
 
 

@@ -89,7 +89,7 @@ def test_fixed_decoder_encoder_is_the_argmax_by_numerical_optimisation():
     """The fixed-decoder encoder optimum (closed form) against L-BFGS on the generated objective."""
     from scipy.optimize import minimize
 
-    from numerics import _generated as gen
+    from numerics import generated as gen
     rng = np.random.default_rng(3)
     A, D, beta = rng.normal(size=(4, 2)), rng.normal(size=(4, 2)), 1.7
     S_ = A @ A.T + np.eye(4)

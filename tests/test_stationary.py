@@ -9,7 +9,7 @@ import math
 import numpy as np
 import pytest
 
-from numerics import _generated as gen
+from numerics import generated as gen
 from numerics import blas_threads, stationary_classify, stationary_hessian, stationary_starts
 from numerics import stationary as st
 from numerics.model import paper_mixing, parameter_count, parameter_shapes

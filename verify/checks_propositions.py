@@ -171,7 +171,7 @@ def check_prop4(ctx):
 # ------------------------------------------------------------------------------ Section IV.A
 def _encoder_stationary(x) -> P.PropertyResult:
     """Support: the generated encoder gradients vanish at the fixed-decoder encoder optimum, and the two MIE routes agree."""
-    from numerics import _generated as gen
+    from numerics import generated as gen
     A, D, b = x
     o = P.fixed_decoder_optimum(A, D, b)
     N = D.shape[0]

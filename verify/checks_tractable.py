@@ -10,7 +10,7 @@ import numpy as np
 from hypothesis import strategies as st
 from scipy.optimize import minimize_scalar
 
-from numerics import _generated as gen
+from numerics import generated as gen
 from numerics.curve import beta_curve as _beta_curve
 from numerics.gauge import relabel_parameters, signed_permutation_matrix, signed_permutations
 from numerics.optimum import closed_form_optimum, closed_form_terms, spectrum

@@ -20,7 +20,7 @@ from fractions import Fraction
 import mpmath
 import numpy as np
 
-from numerics import _generated as gen
+from numerics import generated as gen
 from numerics.highprec import spectrum_mp, terms_mp
 from numerics.optimum import closed_form_terms
 

@@ -4,6 +4,9 @@ Regenerate with:  python -m derivations.codegen
 
 Shapes: W_mu, W_sigma (k, N); D (N, k); Sigma_x (N, N); b_mu, b_sigma (k, 1); b_D (N, 1);
 E_inv (k, k) the posterior precision of eq. (26)/(27); F (k, N).
+
+>>> mode_d2(numpy.array([3.0, 1.5]), 2.0).tolist()     # d_i^2 = lambda_i - beta, 0 once collapsed
+[1.0, 0.0]
 """
 
 

@@ -4,6 +4,9 @@ Regenerate with:  python -m derivations.codegen
 
 Per-unit closed forms at the optimum for mpmath scalars lam = 1 + a (a an eigenvalue of A^T A)
 and beta; they evaluate at the precision of the caller's mpmath context (``mpmath.workdps``).
+
+>>> mode_d2(mpmath.mpf(3), mpmath.mpf(2))     # d_i^2 = lambda_i - beta for an active unit
+mpf('1.0')
 """
 
 
