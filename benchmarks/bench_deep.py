@@ -30,11 +30,11 @@ def timed(fn):
 
 
 def batched_vs_loop(epochs: int) -> list[tuple[str, float, str]]:
-    from deep import data
-    from deep.batched import ModelKey, train_batched
+    from deep.betavae import data
+    from deep.betavae.batched import ModelKey, train_batched
     from deep.device import torch_threads
-    from deep.protocol import reduced_fig2
-    from deep.vae import Architecture
+    from deep.betavae.protocol import reduced_fig2
+    from deep.betavae.network import Architecture
 
     p = reduced_fig2()
     A = data.mixing_matrix(data.sklearn_digits(), p.k)
@@ -62,8 +62,8 @@ def batched_vs_loop(epochs: int) -> list[tuple[str, float, str]]:
 
 
 def reduced_in_process() -> list[tuple[str, float, str]]:
-    from deep.experiments import run_fig2, run_fig3
-    from deep.protocol import reduced_fig2, reduced_fig3
+    from deep.betavae.experiments import run_fig2, run_fig3
+    from deep.betavae.protocol import reduced_fig2, reduced_fig3
     rows = []
     total = 0.0
     for name, run, p in (("run_fig2(reduced_fig2())", run_fig2, reduced_fig2()),

@@ -2,7 +2,7 @@
 
 The trained-network results come in levels of effort. This module is the one place that says
 which experiment each level runs; the names recorded with the results (the protocol's ``name``,
-the plan's ``name``) are those of the presets in :mod:`deep.protocol` and :mod:`deep.crosscheck_plan`.
+the plan's ``name``) are those of the presets in :mod:`deep.betavae.protocol` and :mod:`deep.linear.plan`.
 
 ===========  ================================  ===========================  ==============================
 level        Figs. 2 and 3                     linear cross-check           used by
@@ -26,8 +26,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from . import protocol as presets
-from .crosscheck_plan import CrosscheckPlan, named_plan
+from .betavae import protocol as presets
+from .linear.plan import CrosscheckPlan, named_plan
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ class Level:
     name: str
     fig2: Callable[[], presets.Protocol]
     fig3: Callable[[], presets.Protocol]
-    crosscheck_plan: str | None          # a name of deep.crosscheck_plan.PLAN_NAMES
+    crosscheck_plan: str | None          # a name of deep.linear.plan.PLAN_NAMES
 
     def figure(self, figure: str) -> presets.Protocol:
         """The protocol of ``figure`` ('fig2' or 'fig3') at this level."""

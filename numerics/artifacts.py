@@ -152,10 +152,10 @@ def jsonable(obj, where: str = "$"):
     return str(obj)
 
 
-def dumps(obj, indent: int | None = 1) -> str:
-    """The strict JSON text of ``obj`` (see :func:`jsonable`)."""
+def dumps(obj, indent: int | None = 1, ensure_ascii: bool = False) -> str:
+    """The strict JSON text of ``obj`` (see :func:`jsonable`); files are UTF-8, stdout ASCII (``ensure_ascii``)."""
     import json
-    return json.dumps(jsonable(obj), indent=indent, ensure_ascii=False, allow_nan=False)
+    return json.dumps(jsonable(obj), indent=indent, ensure_ascii=ensure_ascii, allow_nan=False)
 
 
 # ------------------------------------------------------------------------------------------------ atomic files

@@ -1,4 +1,4 @@
-"""The linear beta-VAE trained with torch (deep/linear*.py, deep/crosscheck.py, the crosscheck command).
+"""The linear beta-VAE trained with torch (deep/linear*.py, deep/linear/crosscheck.py, the crosscheck command).
 
 Independent routes: the SymPy-generated objective and gradient (numerics.generated), the closed
 form (numerics.optimum), brute force with N x N matrices in small N, Monte Carlo, and enumeration of
@@ -13,16 +13,16 @@ import numpy as np
 import pytest
 import torch
 
-from deep import crosscheck as cc
-from deep import linear_metrics as lm
-from deep import linear_train
-from deep.crosscheck_betas import default_betas, near_threshold
-from deep.crosscheck_plan import CrosscheckPlan, named_plan
-from deep.gradient_check import gradient_check
-from deep.hessian_operators import DenseHessian, KrylovHessian
-from deep.linear import exact_terms, sample_data, sampled_objective, torch_tensors
-from deep.linear_compare import MC_Z_LIMIT, QUANTITIES, compare, mc_prediction, reference
-from deep.linear_train import ExactSettings, SampledSettings, train_exact, train_sampled
+from deep.linear import crosscheck as cc
+from deep.linear import metrics as lm
+from deep.linear import train as linear_train
+from deep.linear.betas import default_betas, near_threshold
+from deep.linear.plan import CrosscheckPlan, named_plan
+from deep.linear.gradient_check import gradient_check
+from deep.linear.hessian_operators import DenseHessian, KrylovHessian
+from deep.linear.network import exact_terms, sample_data, sampled_objective, torch_tensors
+from deep.linear.compare import MC_Z_LIMIT, QUANTITIES, compare, mc_prediction, reference
+from deep.linear.train import ExactSettings, SampledSettings, train_exact, train_sampled
 from numerics import generated as gen
 from numerics import stationary
 from numerics.gauge import EXACT_MAX_K, relabel_parameters, signed_permutation_matrix
@@ -63,7 +63,7 @@ def test_torch_objective_equals_generated_objective(A):
         assert float(t.objective) == pytest.approx(gen.objective(*p.arrays(), Sigma, beta), rel=1e-12, abs=1e-10)
         assert float(t.reconstruction) == pytest.approx(gen.reconstruction(*p.arrays(), Sigma), rel=1e-12)
         assert float(t.kl) == pytest.approx(gen.kl(*p.arrays(), Sigma), rel=1e-12, abs=1e-12)
-        # the numpy k x k route of deep.linear_metrics, a third implementation
+        # the numpy k x k route of deep.linear.metrics, a third implementation
         assert lm.network_terms(p, A, beta).objective == pytest.approx(float(t.objective), rel=1e-12)
 
 
@@ -283,7 +283,7 @@ def test_deliberately_wrong_closed_form_is_caught():
 
 # ------------------------------------------------------------------------------ path (b): samples
 def test_sampled_path_within_monte_carlo_tolerance():
-    """Averaged Adam iterates ~ N(optimum, H^-1 S H^-1 / n) (Polyak-Juditsky; deep/linear_compare.py).
+    """Averaged Adam iterates ~ N(optimum, H^-1 S H^-1 / n) (Polyak-Juditsky; deep/linear/compare.py).
     Measured on this problem: observed/predicted rms 0.6-1.75 over 8 seeds and all quantities, so
     z <= 6 for every quantity is a tolerance a converged run passes and a biased one does not."""
     A, beta = FIG3, 1.5

@@ -12,7 +12,19 @@ import numpy as np
 import pytest
 import torch
 
-from deep import batched, data, evaluate, experiments, protocol, tie, vae
+from deep.betavae import batched
+
+from deep.betavae import data
+
+from deep.betavae import evaluate
+
+from deep.betavae import experiments
+
+from deep.betavae import protocol
+
+from deep.betavae import tie
+
+from deep.betavae import network as vae
 from deep.streams import torch_stream
 from numerics import gauge
 from numerics.model import fig3_mixing
@@ -456,8 +468,8 @@ def test_cli_malformed_idx_and_unwritable_plot(tmp_path, capsys):
 
 
 # ----------------------------------------------------------------------------------- docstrings
-@pytest.mark.parametrize("name", ["deep.data", "deep.streams", "deep.device", "deep.vae", "deep.tie",
-                                  "deep.batched", "deep.protocol", "deep.experiments"])
+@pytest.mark.parametrize("name", ["deep.betavae.data", "deep.streams", "deep.device", "deep.betavae.network", "deep.betavae.tie",
+                                  "deep.betavae.batched", "deep.betavae.protocol", "deep.betavae.experiments"])
 def test_docstring_examples(name):
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
     assert result.failed == 0 and result.attempted > 0

@@ -18,8 +18,8 @@ PACKAGES = ("verify", "derivations", "numerics", "deep")
 WITHOUT_AN_EXAMPLE_YET = {
     "verify.checks_equations", "verify.checks_propositions", "verify.checks_tractable",
     "derivations.comparison",
-    "derivations.errata", "deep.evaluate", "deep.linear_plot",
-    "deep.plots",
+    "derivations.errata", "deep.betavae.evaluate", "deep.linear.plot",
+    "deep.betavae.plots",
 }
 
 

@@ -38,7 +38,7 @@ def test_deep_and_numerics_never_import_verify_and_deep_never_imports_sympy():
         for path in (ROOT / package).rglob("*.py"):
             bad = set(_imports(path)) & banned
             assert not bad, f"{package}/{path.name} imports {bad}"
-    code = "import sys, deep.experiments, deep.crosscheck; print('sympy' in sys.modules, 'verify' in sys.modules)"
+    code = "import sys, deep.betavae.experiments, deep.linear.crosscheck; print('sympy' in sys.modules, 'verify' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert out.stdout.split() == ["False", "False"]
 

@@ -1,5 +1,5 @@
 """The Fig. 2 / Fig. 3 trend decisions (``verify.checks_deep``) on synthetic per-seed results with a known answer,
-and the trained-network metric that feeds them (the gauge-aligned TIE of ``deep.tie``) against eq. (25).
+and the trained-network metric that feeds them (the gauge-aligned TIE of ``deep.betavae.tie``) against eq. (25).
 
 Each synthetic result is a (seeds x betas) table built so that the answer is known by construction: a clear
 increase, a flat line whose seed noise averages out exactly, a clear decrease, a maximum at the grid's edge.
@@ -187,14 +187,14 @@ def linear_encoder():
 def test_exact_tie_of_a_linear_encoder_equals_eq25_at_the_empirical_second_moment(linear_encoder):
     """The per-example KL is quadratic in x, so its average over the sample is eq. (25) with Sigma_x replaced by
     X^T X / n: an exact identity, not a Monte-Carlo estimate."""
-    from deep.tie import true_inference_error
+    from deep.betavae.tie import true_inference_error
     A, x, W, b_sigma = linear_encoder
     r = true_inference_error(x @ W.T, np.tile(np.exp(b_sigma), (len(x), 1)), x, A)
     assert r.tie_identity == pytest.approx(eq25_tie(W, b_sigma, A, x.T @ x / len(x)), rel=1e-10)
 
 
 def test_gauge_aligned_tie_is_the_minimum_of_eq25_over_all_signed_permutations(linear_encoder):
-    from deep.tie import true_inference_error
+    from deep.betavae.tie import true_inference_error
     A, x, W, b_sigma = linear_encoder
     k = A.shape[1]
     Sigma = x.T @ x / len(x)
@@ -214,8 +214,8 @@ def test_gauge_aligned_tie_is_the_minimum_of_eq25_over_all_signed_permutations(l
 
 
 def test_linear_network_tie_equals_eq25_at_the_population_covariance(linear_encoder):
-    """deep.linear_metrics (the trained linear model's route) against the same numpy eq. (25), W_sigma = 0."""
-    from deep import linear_metrics as lm
+    """deep.linear.metrics (the trained linear model's route) against the same numpy eq. (25), W_sigma = 0."""
+    from deep.linear import metrics as lm
     from numerics.model import Parameters
     A, _, W, b_sigma = linear_encoder
     N, k = A.shape

@@ -77,7 +77,7 @@ def _figure(ctx, name, result, plotter):
 
 def _decreasing(ctx, which: str, quantity: str, label: str, where: str):
     result = ctx.fig2() if which == "fig2" else ctx.fig3()
-    from deep import plots
+    from deep.betavae import plots
     figs = _figure(ctx, f"{which}.png", result, plots.plot_fig2 if which == "fig2" else plots.plot_fig3)
     t = trend(result.betas, getattr(result, quantity))
     steps = [Step(f"{label}: seed-mean along beta", not t.significant_increases,
@@ -99,7 +99,7 @@ def _decreasing(ctx, which: str, quantity: str, label: str, where: str):
 
 def _elbo_near_one(ctx, which: str, where: str):
     result = ctx.fig2() if which == "fig2" else ctx.fig3()
-    from deep import plots
+    from deep.betavae import plots
     figs = _figure(ctx, f"{which}.png", result, plots.plot_fig2 if which == "fig2" else plots.plot_fig3)
     t = trend(result.betas, result.elbo)
     i = int(np.argmax(t.mean))
@@ -136,7 +136,7 @@ def _interior_minimum(betas, tie, statistic):
 
 def _tie_optimum(ctx, which: str, where: str, statistic: str = "mean"):
     result = ctx.fig2() if which == "fig2" else ctx.fig3()
-    from deep import plots
+    from deep.betavae import plots
     figs = _figure(ctx, f"{which}.png", result, plots.plot_fig2 if which == "fig2" else plots.plot_fig3)
     tie = np.asarray(result.tie, dtype=float)
     t, curve, i, interior, ends_higher = _interior_minimum(result.betas, tie, statistic)
@@ -288,7 +288,7 @@ def traversal_axes(images) -> dict:
 
 def check_fig3_traversal(ctx, moving_pixels: float = 0.5, orthogonal_cos: float = 0.34):
     result = ctx.fig3()
-    from deep import plots
+    from deep.betavae import plots
     figs = _figure(ctx, "fig3.png", result, plots.plot_fig3)
     proto = _protocol(result)
     betas = np.asarray(result.betas, dtype=float)

@@ -110,7 +110,7 @@ def check_appc_protocol(ctx):
     steps.append(Step("quantities a reproduction needs that the paper does not state", True, "; ".join(UNSTATED),
                       "Appendix C", role="finding"))
     try:
-        from deep import protocol as deep_protocol
+        from deep.betavae import protocol as deep_protocol
         choices = getattr(deep_protocol, "DISAGREEMENTS", None)
     except ImportError:                    # the deep extra is not installed: the check stands on the quotes
         choices = None

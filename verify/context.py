@@ -90,7 +90,7 @@ class AuditContext:
         self._asking("fig2")
 
         def run():
-            from deep import experiments
+            from deep.betavae import experiments
             return experiments.run_fig2(self.level.figure("fig2"), progress=self.progress)
         return self._noted_training("fig2", self.memo("fig2", run))
 
@@ -98,7 +98,7 @@ class AuditContext:
         self._asking("fig3")
 
         def run():
-            from deep import experiments
+            from deep.betavae import experiments
             return experiments.run_fig3(self.level.figure("fig3"), progress=self.progress)
         return self._noted_training("fig3", self.memo("fig3", run))
 
@@ -106,7 +106,7 @@ class AuditContext:
         self._asking("crosscheck")
 
         def run():
-            from deep.crosscheck import audit_crosscheck
+            from deep.linear.crosscheck import audit_crosscheck
             return audit_crosscheck(self.deep)
         result = self.memo("crosscheck", run)
         note("seeds", "crosscheck_training", [int(x) for x in result.environment.get("seeds", [])])

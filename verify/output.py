@@ -11,11 +11,11 @@
 """
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 
-from numerics.artifacts import jsonable, record
+from numerics.artifacts import dumps as artifacts_dumps
+from numerics.artifacts import record
 
 
 @dataclass(frozen=True)
@@ -45,5 +45,6 @@ def with_provenance(doc, invocation: Invocation, *, seeds: dict, precision: dict
 def dumps(doc, invocation: Invocation, *, seeds: dict, precision: dict, indent: int = 1,
           inputs: dict | None = None) -> str:
     """The strict JSON text of ``doc`` with the provenance of ``invocation``."""
-    return json.dumps(jsonable(with_provenance(doc, invocation, seeds=seeds, precision=precision, inputs=inputs)),
-                      indent=indent, allow_nan=False)
+    # printed on stdout, whose encoding is the user's: ASCII escapes are safe everywhere
+    return artifacts_dumps(with_provenance(doc, invocation, seeds=seeds, precision=precision, inputs=inputs),
+                           indent=indent, ensure_ascii=True)

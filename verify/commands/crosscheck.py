@@ -72,10 +72,10 @@ def run(args, invocation) -> int:
     problem = resolve_problem(args)
 
     print_problem_warnings(problem, args)
-    from deep import crosscheck as cc
-    from deep.crosscheck_betas import near_threshold
-    from deep.crosscheck_format import format_result
-    from deep.linear_train import NEWTON_MAX_PARAMS
+    from deep.linear import crosscheck as cc
+    from deep.linear.betas import near_threshold
+    from deep.linear.report import format_result
+    from deep.linear.train import NEWTON_MAX_PARAMS
     from numerics.model import parameter_count
     N, k = problem.A.shape
     if parameter_count(N, k) > NEWTON_MAX_PARAMS:
@@ -97,7 +97,7 @@ def run(args, invocation) -> int:
     result = cc.run_crosscheck(problem.A, betas, seeds, paths=paths, quick=args.quick, seed=train_seed,
                                sampled_steps=steps, progress=not args.json)
     if args.plot is not None:
-        from deep.linear_plot import plot_crosscheck
+        from deep.linear.plot import plot_crosscheck
         with plot_errors(args.plot):
             plot_crosscheck(result, problem.A, args.plot, title=f"crosscheck: {problem.description}")
     ok_exact = "exact" not in paths or (math.isfinite(result.max_relative_error) and result.max_relative_error <= EXACT_TOL)

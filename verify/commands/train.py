@@ -9,9 +9,9 @@ Without ``--quick`` the long protocol runs (a few minutes on a 2-core CPU); ``--
 program; a progress bar goes to stderr when it is a terminal (never with ``--json``).
 
 Bad input: one line ``error: <flag>: <problem>`` on stderr, exit status 2, nothing written. A library error
-(deep.protocol.ProtocolError, deep.data.DataError) names the protocol field; :data:`FLAG_OF_FIELD` gives the flag.
+(deep.betavae.protocol.ProtocolError, deep.betavae.data.DataError) names the protocol field; :data:`FLAG_OF_FIELD` gives the flag.
 
->>> from deep.protocol import ProtocolError
+>>> from deep.betavae.protocol import ProtocolError
 >>> str(_usage_error(ProtocolError("seed", "must be an integer between 0 and 9, got -1")))
 '--train-seed: must be an integer between 0 and 9, got -1'
 """
@@ -74,21 +74,21 @@ def parse_betas(text: str) -> tuple[float, ...]:
     return tuple(values)
 
 
-# The protocol field each flag sets (deep.protocol.Protocol); a library error names the field, the flag is added here.
+# The protocol field each flag sets (deep.betavae.protocol.Protocol); a library error names the field, the flag is added here.
 FLAG_OF_FIELD = {"seeds": "--seeds", "epochs": "--epochs", "seed": "--train-seed", "latents": "--latents",
                  "batch_size": "--batch-size", "mc_samples": "--mc-samples", "betas": "--betas", "mnist": "--mnist",
                  "eval_on": "--eval"}
 
 
 def _usage_error(err) -> UsageError:
-    """A deep.protocol.ProtocolError or deep.data.DataError as the usage error of the flag that set its field."""
+    """A deep.betavae.protocol.ProtocolError or deep.betavae.data.DataError as the usage error of the flag that set its field."""
     flag = FLAG_OF_FIELD.get(err.field, f"protocol field {err.field}")
     return UsageError(f"{flag}: {err.problem}")
 
 
 def build_protocol(args):
     """The protocol the flags describe (validated), or UsageError."""
-    from deep import protocol as presets
+    from deep.betavae import protocol as presets
     from deep.levels import train_level
 
     base = train_level(args.quick).figure("fig3" if args.fig3 else "fig2")
@@ -115,14 +115,14 @@ def build_protocol(args):
 
 def _check_inputs(args, protocol):
     """Everything that can be wrong with the input, before any training or writing."""
-    from deep.data import DataError, load_mnist
+    from deep.betavae.data import DataError, load_mnist
 
     if args.plot is not None:
         check_plot_option(args.plot)
     if protocol.mnist is not None:
         try:
             digits = load_mnist(protocol.mnist)
-            from deep.data import representatives
+            from deep.betavae.data import representatives
             classes = [protocol.digit] if protocol.figure == "fig3" else list(range(protocol.k))
             representatives(digits, classes)
         except DataError as err:
@@ -205,8 +205,8 @@ def format_result(result) -> str:
 
 
 def run(args, invocation) -> int:
-    from deep.experiments import run_fig2, run_fig3
-    from deep.plots import plot_fig2, plot_fig3
+    from deep.betavae.experiments import run_fig2, run_fig3
+    from deep.betavae.plots import plot_fig2, plot_fig3
 
     from ..output import dumps
 

@@ -1,6 +1,6 @@
 """What a cross-check of the trained linear model runs: betas, seeds, paths and training budgets.
 
-A :class:`CrosscheckPlan` fixes everything :func:`deep.crosscheck.run_crosscheck` needs besides the
+A :class:`CrosscheckPlan` fixes everything :func:`deep.linear.crosscheck.run_crosscheck` needs besides the
 problem. Four plans are named (:func:`named_plan`); which one a command runs is decided in
 :mod:`deep.levels`:
 
@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .linear_train import ExactSettings, SampledSettings
+from .train import ExactSettings, SampledSettings
 
 PATHS = ("exact", "sampled")     # path (a): the exact objective; path (b): samples
 
@@ -32,7 +32,7 @@ PATHS = ("exact", "sampled")     # path (a): the exact objective; path (b): samp
 @dataclass(frozen=True)
 class CrosscheckPlan:
     """What a cross-check runs. Betas and path (b)'s betas are explicit or a rule of
-    :func:`deep.crosscheck_betas.plan_betas` / :func:`deep.crosscheck_betas.plan_sampled_betas`. Its JSON record is
+    :func:`deep.linear.betas.plan_betas` / :func:`deep.linear.betas.plan_sampled_betas`. Its JSON record is
     its fields (:func:`numerics.artifacts.jsonable`)."""
 
     name: str

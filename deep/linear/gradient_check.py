@@ -1,6 +1,6 @@
 """The torch gradient of eq. (21) against the gradient generated from the SymPy derivation.
 
-Two independent routes to the same gradient: torch autograd of :func:`deep.linear.exact_objective`
+Two independent routes to the same gradient: torch autograd of :func:`deep.linear.network.exact_objective`
 (written by hand in torch) and ``numerics.generated.grad_*`` (differentiated symbolically by SymPy
 and printed as numpy code). They agree to rounding when both transcribe eq. (21) alike.
 
@@ -17,7 +17,7 @@ import torch
 from numerics import generated as gen
 from numerics.model import NAMES, Parameters
 
-from .linear import DTYPE, exact_objective, torch_tensors
+from .network import DTYPE, exact_objective, torch_tensors
 
 GRADIENT_TOL = 1e-10
 
@@ -50,4 +50,4 @@ def gradient_check(A, points: int = 3, seed: int = 0, max_rows: int = 512, devic
     m = max(worst.values())
     return {"points": points, "rows_of_A": N, "k": k, "per_parameter": worst, "max_relative_error": m,
             "tolerance": GRADIENT_TOL, "passed": bool(m <= GRADIENT_TOL),
-            "method": "torch.autograd of deep.linear.exact_objective vs numerics.generated.grad_* (SymPy)"}
+            "method": "torch.autograd of deep.linear.network.exact_objective vs numerics.generated.grad_* (SymPy)"}

@@ -1,23 +1,23 @@
 """Cross-check: the linear beta-VAE of Section IV.B trained with torch against the closed form.
 
-For each beta and seed the network of :mod:`deep.linear` is trained
+For each beta and seed the network of :mod:`deep.linear.network` is trained
 
 * path ``"exact"`` (a): on eq. (21) with its constants, deterministically (L-BFGS + Newton finish
-  with a saddle test, :func:`deep.linear_train.train_exact`);
+  with a saddle test, :func:`deep.linear.train.train_exact`);
 * path ``"sampled"`` (b): on minibatches x = A s + eta with the reparameterisation estimator
-  (Adam, :func:`deep.linear_train.train_sampled`),
+  (Adam, :func:`deep.linear.train.train_sampled`),
 
-and every quantity of :data:`deep.linear_compare.QUANTITIES` is compared with
+and every quantity of :data:`deep.linear.compare.QUANTITIES` is compared with
 ``numerics.optimum``'s closed form. ``max_relative_error`` is the largest relative error over all
 quantities, betas and seeds of path (a); path (b) is reported per beta with its predicted
-Monte-Carlo error (:func:`deep.linear_compare.mc_prediction`), never in ``max_relative_error``.
+Monte-Carlo error (:func:`deep.linear.compare.mc_prediction`), never in ``max_relative_error``.
 The torch autograd gradient is compared with the gradient generated from SymPy
-(:func:`deep.gradient_check.gradient_check`).
+(:func:`deep.linear.gradient_check.gradient_check`).
 
-What runs is a :class:`deep.crosscheck_plan.CrosscheckPlan`; which plan the audit and the
+What runs is a :class:`deep.linear.plan.CrosscheckPlan`; which plan the audit and the
 commands run is decided in :mod:`deep.levels`. The betas are chosen by
-:mod:`deep.crosscheck_betas`, the result is a :class:`deep.crosscheck_result.CrosscheckResult`,
-its table :func:`deep.crosscheck_format.format_result`.
+:mod:`deep.linear.betas`, the result is a :class:`deep.linear.result.CrosscheckResult`,
+its table :func:`deep.linear.report.format_result`.
 
 Runs on CUDA when available, else on the CPU with one torch thread (these matrices are tiny: with
 two threads on this two-core machine, under load from another process, a path (b) step was
@@ -40,16 +40,16 @@ import torch
 from numerics.artifacts import jsonable, versions
 from numerics.model import parameter_count, spectrum
 
-from .crosscheck_betas import checked_betas, near_threshold, plan_betas, plan_sampled_betas
-from .crosscheck_plan import PATHS, CrosscheckPlan
-from .crosscheck_result import CrosscheckRecord, CrosscheckResult
-from .device import pick_device, torch_threads
+from .betas import checked_betas, near_threshold, plan_betas, plan_sampled_betas
+from .plan import PATHS, CrosscheckPlan
+from .result import CrosscheckRecord, CrosscheckResult
+from ..device import pick_device, torch_threads
 from .gradient_check import gradient_check
-from .levels import audit_level, crosscheck_command_plan
-from .linear import DTYPE
-from .linear_compare import MC_Z_LIMIT, compare, mc_prediction, monte_carlo_z, reference
-from .linear_metrics import trained_quantities
-from .linear_train import NEWTON_MAX_PARAMS, train_exact, train_sampled
+from ..levels import audit_level, crosscheck_command_plan
+from .network import DTYPE
+from .compare import MC_Z_LIMIT, compare, mc_prediction, monte_carlo_z, reference
+from .metrics import trained_quantities
+from .train import NEWTON_MAX_PARAMS, train_exact, train_sampled
 
 
 def environment(device) -> dict:
@@ -73,11 +73,11 @@ def run_crosscheck(A, betas=None, seeds=None, *, paths=PATHS, quick: bool = Fals
                    progress: bool = False) -> CrosscheckResult:
     """Train the linear model on both paths and compare it with the closed form.
 
-    ``betas``: iterable of beta > 0, or None for the plan's (:func:`deep.crosscheck_betas.default_betas` of A).
+    ``betas``: iterable of beta > 0, or None for the plan's (:func:`deep.linear.betas.default_betas` of A).
     ``seeds``: an int S (seeds ``seed .. seed + S - 1``) or an iterable of seeds; None: the plan's.
     ``plan``: a :class:`CrosscheckPlan` (default :func:`deep.levels.crosscheck_command_plan` of ``quick``);
     explicit ``betas`` / ``seeds`` / ``paths`` override it. Path (b) runs on ``plan.sampled_betas``
-    (``"subset"``: :func:`deep.crosscheck_betas.sampled_betas`; ``"all"``; every beta when ``betas`` is
+    (``"subset"``: :func:`deep.linear.betas.sampled_betas`; ``"all"``; every beta when ``betas`` is
     given) with the first ``plan.sampled_seeds`` seeds; ``sampled_steps`` overrides its number of Adam steps.
     Raises ValueError on bad input. (``protocol``: the plan's former name, for verify/context.py; transitional.)
     """

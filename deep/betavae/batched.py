@@ -12,7 +12,7 @@ random numbers are off — so its result does not depend on which other models s
 floating-point rounding of the batched matrix products).
 
 >>> import numpy as np
->>> from deep.vae import Architecture
+>>> from deep.betavae.network import Architecture
 >>> arch = Architecture(N=6, k=2, encoder_hidden=(8, 8, 8), decoder_hidden=(8, 8, 8))
 >>> data = np.random.default_rng(0).standard_normal((1, 40, 6))
 >>> models = [ModelKey(replicate=0, beta_index=i, beta=b) for i, b in enumerate((0.5, 2.0))]
@@ -28,8 +28,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .streams import torch_stream
-from .vae import LOG_2PI, Architecture, initial_parameters
+from ..streams import torch_stream
+from .network import LOG_2PI, Architecture, initial_parameters
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ class TrainedBatch:
     seed: int
 
     def single(self, m: int) -> dict[str, torch.Tensor]:
-        """Model m's parameters in :func:`deep.vae.initial_parameters` layout (W fan_in x fan_out, b vector)."""
+        """Model m's parameters in :func:`deep.betavae.network.initial_parameters` layout (W fan_in x fan_out, b vector)."""
         return {name: (p[m] if name.endswith(".W") else p[m, 0]).detach().clone() for name, p in self.params.items()}
 
 

@@ -28,7 +28,7 @@ Path (a), :func:`train_exact`, deterministic, float64:
    of the gradient): conjugate gradients solve the damped system (meeting non-positive curvature
    means -H + mu I is not positive definite), and the saddle test uses 80 Lanczos steps (Ritz
    values: a positive one proves a saddle, a negative one is evidence only; ``hessian_method`` says
-   which; both Hessian operators are in :mod:`deep.hessian_operators`). This path is slow on
+   which; both Hessian operators are in :mod:`deep.linear.hessian_operators`). This path is slow on
    ill-conditioned problems: a random 300 x 3 matrix (eigenvalues of
    A^T A 100, 95, 90, so units nearly interchangeable; smallest Hessian eigenvalue ~1e-5 against
    ~1e4) converged at beta = 3 in 186 L-BFGS iterations + 149 steps (90 s) but not within 200
@@ -39,7 +39,7 @@ reparameterised draw per x; the learning rate is constant, then decays to 0 alon
 over the last ``decay_fraction`` of the steps, and the iterates of the last ``average_fraction``
 are averaged (Polyak averaging, as a practitioner would keep an EMA/SWA of the weights). Its
 result carries Monte-Carlo noise and, at a finite budget, optimisation bias (see
-:mod:`deep.linear_compare`). Adam's per-coordinate steps ignore the parameters' very different
+:mod:`deep.linear.compare`). Adam's per-coordinate steps ignore the parameters' very different
 scales (entries of W_mu ~ 0.01, of D ~ 0.7 on the paper's problem): lr 1e-2 was the best of
 {3e-3, 1e-2} at 4000-20000 steps there.
 
@@ -62,7 +62,7 @@ import torch
 from numerics.model import Parameters, parameter_count
 
 from .hessian_operators import DenseHessian, KrylovHessian
-from .linear import DTYPE, LinearVAE, exact_objective_flat, sample_data, sampled_objective
+from .network import DTYPE, LinearVAE, exact_objective_flat, sample_data, sampled_objective
 
 NEWTON_MAX_PARAMS = 2500
 

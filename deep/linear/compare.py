@@ -11,7 +11,7 @@ name                      trained network                                     cl
 ``w_sigma``               max abs W_sigma                                     0
 ``b_mu``, ``b_D``         max abs entry                                       0 (eq. 22)
 ``dtd_offdiagonal``       max abs off-diagonal of D^T D                       0 (orthogonal units)
-``reconstruction``,       data-averaged, every constant (:mod:`deep.linear_metrics`)  ``closed_form_terms``
+``reconstruction``,       data-averaged, every constant (:mod:`deep.linear.metrics`)  ``closed_form_terms``
 ``kl``, ``elbo``,
 ``objective``,
 ``log_likelihood``,
@@ -43,7 +43,7 @@ decoder column D_i, so it is biased low by the spread of the iterates, not of th
 >>> from numerics.optimum import closed_form_optimum
 >>> A = 0.5 * (np.ones((6, 2)) + np.eye(6, 2))
 >>> ref = reference(A, 2.0)
->>> from deep.linear_metrics import trained_quantities
+>>> from deep.linear.metrics import trained_quantities
 >>> c = compare(trained_quantities(ref.optimum, A, 2.0), ref)
 >>> max(x.relative_error for x in c.values()) < 1e-12
 True
@@ -59,8 +59,8 @@ import torch
 from numerics.model import Parameters, Terms
 from numerics.optimum import Optimum, closed_form_optimum, closed_form_terms
 
-from .linear import DTYPE, exact_objective_flat, sample_data, sampled_objective, split
-from .linear_metrics import TrainedQuantities, trained_quantities
+from .network import DTYPE, exact_objective_flat, sample_data, sampled_objective, split
+from .metrics import TrainedQuantities, trained_quantities
 
 MC_Z_LIMIT = 6.0   # path (b) is "within Monte-Carlo error" when every z <= this (see the module docstring)
 MC_PREDICTION_FLOOR = 1e-8   # a predicted rms relative error below this counts as "not predicted"

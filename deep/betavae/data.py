@@ -31,7 +31,7 @@ import numpy as np
 
 from numerics.model import fig3_mixing
 
-from .streams import numpy_stream
+from ..streams import numpy_stream
 
 __all__ = ["DataError", "DigitSet", "Dataset", "sklearn_digits", "load_mnist", "read_idx", "representatives",
            "mixing_matrix", "fig2_dataset", "CanvasGeometry", "canvas_geometry",

@@ -1,6 +1,6 @@
 """The Hessian of a scalar objective as a linear operator: dense (Cholesky) or matrix-free (Krylov).
 
-The second-order finish of :mod:`deep.linear_train` needs four things of the Hessian H of the
+The second-order finish of :mod:`deep.linear.train` needs four things of the Hessian H of the
 objective it maximises, at the current point: solves of the damped system (-H + mu I) x = g, the
 curvature v^T H v of a step, the extreme eigenvalues (the saddle test) and whether H is negative
 definite. Two operators provide them:

@@ -4,16 +4,16 @@ One row per beta: the worst relative error over the seeds of each column's quant
 optimiser's work (path (a): L-BFGS iterations, Newton steps, saddle escapes, the Hessian's verdict)
 or the Monte-Carlo z of path (b).
 
->>> from deep.crosscheck import run_crosscheck
+>>> from deep.linear.crosscheck import run_crosscheck
 >>> r = run_crosscheck([[2.73, 0.73], [0.73, 2.73]], [2.0], [0], paths=("exact",))
 >>> print(format_result(r).splitlines()[0])
 crosscheck
 """
 from __future__ import annotations
 
-from .crosscheck_plan import PATHS
-from .crosscheck_result import CrosscheckResult
-from .linear_compare import MC_Z_LIMIT
+from .plan import PATHS
+from .result import CrosscheckResult
+from .compare import MC_Z_LIMIT
 
 COLUMNS = (("d^2", ("dtd_eigenvalues",)), ("Sigma_z", ("sigma_z",)),
            ("zeros", ("w_sigma", "b_mu", "b_D", "dtd_offdiagonal")), ("recon", ("reconstruction",)),

@@ -38,7 +38,7 @@ import torch
 
 from numerics.model import NAMES, Parameters, parameter_shapes
 
-from .device import pick_device
+from ..device import pick_device
 
 DTYPE = torch.float64
 LOG_2PI = math.log(2 * math.pi)

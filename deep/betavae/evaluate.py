@@ -7,7 +7,7 @@ For each model and each example x (the data set it was trained on, or a fresh on
   (Appendix C used S = 1000); ``reconstruction_se`` is the Monte-Carlo standard error over samples;
 * KL(q(z|x) || N(0, I)) = 1/2 sum_j (mu_j^2 + v_j - 1 - log v_j), closed form;
 * ELBO = reconstruction - KL (eq. 5), objective = reconstruction - beta KL (eq. 6);
-* TIE against the ground-truth posterior (eq. 19), exact per example and gauge-aligned (:mod:`deep.tie`).
+* TIE against the ground-truth posterior (eq. 19), exact per example and gauge-aligned (:mod:`deep.betavae.tie`).
 
 The sampling noise of model m comes from its own ``eval`` stream, so the numbers do not depend on
 the other models of the batch.
@@ -22,9 +22,9 @@ import torch
 from numerics.gauge import EXACT_MAX_K
 
 from .batched import TrainedBatch, decode, encode
-from .streams import torch_stream
+from ..streams import torch_stream
 from .tie import true_inference_error
-from .vae import LOG_2PI
+from .network import LOG_2PI
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ every model; the closed-form optimum of the linear model of Section IV.B for the
 reference; the protocol as a dict (with the paper's disagreements); versions, device, wall time.
 ``to_json()`` is the ``train --json`` document as plain data (one record per model, the summary, the shape facts).
 
->>> from deep.protocol import reduced_fig2
+>>> from deep.betavae.protocol import reduced_fig2
 >>> result = run_fig2(reduced_fig2().with_changes(betas=(0.5, 2.0), seeds=1, epochs=1, mc_samples=2))
 >>> result.tie.shape, bool(result.kl[0, 0] > result.kl[0, 1])
 ((1, 2), True)
@@ -23,10 +23,10 @@ import torch
 
 from . import data as data_module
 from .batched import ModelKey, TrainedBatch, decode, train_batched
-from .device import default_threads, device_record, pick_device, torch_dtype, torch_threads, versions
+from ..device import default_threads, device_record, pick_device, torch_dtype, torch_threads, versions
 from .evaluate import evaluate
 from .protocol import Protocol
-from .vae import Architecture
+from .network import Architecture
 
 QUANTITIES = ("elbo", "reconstruction", "kl", "objective", "tie", "tie_identity", "reconstruction_se")
 # parameters + gradient + two Adam moments, and activations: keep one batched program under this size

@@ -10,7 +10,7 @@ layers, Glorot-uniform weights and zero biases, drawn from the model's own ``ini
 order (:func:`initial_parameters`), so a model's initial weights depend only on its key.
 
 :class:`SingleVAE` is the plain ``torch.nn`` version of one model; the batched program
-(:mod:`deep.batched`) is tested against it.
+(:mod:`deep.betavae.batched`) is tested against it.
 
 >>> arch = Architecture(N=64, k=10)
 >>> arch.parameter_shapes()

@@ -7,7 +7,7 @@ Monte-Carlo noise and is reported per beta (:meth:`CrosscheckResult.per_beta`). 
 not run has no error (None, null in the JSON). :meth:`CrosscheckResult.to_json` is the ``crosscheck --json``
 document as plain data; :func:`numerics.artifacts.dumps` writes it (an infinite error as "inf", never NaN).
 
->>> from deep.linear_compare import QUANTITIES, Comparison
+>>> from deep.linear.compare import QUANTITIES, Comparison
 >>> exact = {q: Comparison(1.0, 1.0, 0.0) for q in QUANTITIES}
 >>> work = {"lbfgs_iterations": 40, "newton_steps": 3, "escapes": 0, "kind": "maximum"}
 >>> rec = CrosscheckRecord("exact", 2.0, 0, exact, 0.0, work, monte_carlo=None, alignment={}, wall_time=0.1)
@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .crosscheck_plan import PATHS
-from .linear_compare import QUANTITIES, Comparison
+from .plan import PATHS
+from .compare import QUANTITIES, Comparison
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ class CrosscheckRecord:
 
 @dataclass(frozen=True)
 class CrosscheckResult:
-    """Outcome of :func:`deep.crosscheck.run_crosscheck`; :meth:`to_json` gives the JSON document as plain data."""
+    """Outcome of :func:`deep.linear.crosscheck.run_crosscheck`; :meth:`to_json` gives the JSON document as plain data."""
 
     max_relative_error: float | None          # path (a): over every quantity, beta and seed (None: not run)
     records: tuple[CrosscheckRecord, ...]
