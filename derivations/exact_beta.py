@@ -301,12 +301,3 @@ def exact_optimal_beta(A_rational, beta_hint: str) -> ExactBetaResult:
                            root=sp.CRootOf(f.as_expr(), i), equation=eq, active_units=act, permutation=tuple(perm),
                            eliminated_degree=P.degree(), charpoly=prob.p)
 
-
-def paper_matrix(N: int = 128, k: int = 2) -> sp.Matrix:
-    """Section IV.B: A_ij = (1 + delta_ij) / 2."""
-    return sp.Matrix(N, k, lambda i, j: sp.Rational(1 + (i == j), 2))
-
-
-def fig3_matrix() -> sp.Matrix:
-    """Fig. 3: A_ij = 2 delta_ij + 73/100, N = k = 2."""
-    return sp.Matrix(2, 2, lambda i, j: 2 * (i == j) + sp.Rational(73, 100))

@@ -23,12 +23,21 @@ import numerics.exact_algebra as exact_algebra
 import numerics.optimal_beta as ob
 import numerics.tie_envelope as tie_envelope
 import numerics.tie_minima as tie_minima
-from derivations.exact_beta import exact_optimal_beta, fig3_matrix, paper_matrix
+from derivations.exact_beta import exact_optimal_beta
 from numerics.model import fig3_mixing, paper_mixing
 from numerics.optimal_beta import PrecisionError, mie_curve_mp, optimal_beta, tie_curve_mp
 from numerics.optimum import closed_form_terms, optimum_alignment, spectrum
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def paper_matrix() -> sp.Matrix:
+    """The paper's A as exact SymPy rationals (numerics.model's exact variant, the one definition)."""
+    return sp.Matrix(paper_mixing(exact=True))
+
+
+def fig3_matrix() -> sp.Matrix:
+    return sp.Matrix(fig3_mixing(exact=True))
 PAPER = paper_mixing()
 FIG3 = fig3_mixing()                                         # binary 0.73, as a float array
 FIG3_EXACT = fig3_mixing(exact=True)                         # decimal 73/100, as Fractions
