@@ -65,8 +65,8 @@ def write_derivation(out: Path, *, pdf: bool, command: tuple[str, ...], started:
     from numerics.artifacts import record
 
     started = time.perf_counter() if started is None else started
+    Path(out).mkdir(parents=True, exist_ok=True)   # first: an unwritable place fails before the ~25 s build
     doc = document_module.load_or_build()   # on-disk cache keyed by the derivation sources (BETAVAE_CACHE)
-    Path(out).mkdir(parents=True, exist_ok=True)
     stamp = record(command=list(command), seeds=derivation_seeds(), precision=DERIVATION_PRECISION,
                    wall_time_seconds=time.perf_counter() - started)
     written = latex.write(doc, Path(out), compile_pdf=None if pdf else False, provenance=stamp)
