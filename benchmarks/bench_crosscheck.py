@@ -5,7 +5,7 @@
 Prints:
 1. wall time of ``python -m verify crosscheck --quick --json`` (a fresh process: imports included)
    and its iterations per beta and seed;
-2. wall time of the audit's plan (``deep.linear.crosscheck.audit_crosscheck()``), in a fresh process
+2. wall time of the audit's plan (``deep.levels.audit_crosscheck()``), in a fresh process
    and in-process after a warm-up (the audit has torch imported already);
 3. time to the same tolerance (the spectrum of D^T D within a relative error 1e-3, 1e-6, 1e-10 of the
    closed form's d_i^2; the objective is a poor yardstick: it is quadratic in the parameter error,
@@ -44,12 +44,12 @@ def bench_cli():
 
 
 def bench_audit():
-    wall, out = fresh_process("import time; t=time.perf_counter(); from deep.linear.crosscheck import audit_crosscheck; "
+    wall, out = fresh_process("import time; t=time.perf_counter(); from deep.levels import audit_crosscheck; "
                               "r=audit_crosscheck(); print(r.max_relative_error, r.wall_time, time.perf_counter()-t)")
     err, inner, total = (float(x) for x in out.split())
     print(f"audit plan, fresh process: {wall:.1f} s wall ({total:.1f} s after interpreter start, "
           f"{inner:.1f} s inside run_crosscheck), max_relative_error {err:.1e}")
-    from deep.linear.crosscheck import audit_crosscheck
+    from deep.levels import audit_crosscheck
     audit_crosscheck()
     t0 = time.perf_counter()
     r = audit_crosscheck()

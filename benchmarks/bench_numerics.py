@@ -16,6 +16,7 @@ import numpy as np
 
 from numerics import generated as gen
 from numerics.curve import beta_curve
+from numerics.model import spectrum
 from numerics.optimum import closed_form_optimum
 from numerics.problems import paper_problem, random_problem
 
@@ -63,7 +64,7 @@ def rows() -> list[tuple[str, float, str]]:
     from numerics.optimal_beta import optimal_beta
     t_ob, ob = timed(lambda: optimal_beta(paper, digits=50), repeat=1)
     from scipy.optimize import minimize_scalar
-    lam = np.sort(1.0 + np.linalg.svd(paper, compute_uv=False) ** 2)
+    lam = spectrum(paper).collapse_thresholds
 
     def float_argmin():   # what one would write by hand: bounded float64 search on the closed-form TIE
         return minimize_scalar(lambda b: closed_form_terms(paper, b).tie, bounds=(1.0, float(lam[0])),

@@ -1,4 +1,4 @@
-"""Where and in which precision the deep experiments run, and the versions every JSON output records.
+"""Where and in which precision the deep experiments run, with how many threads.
 
 CUDA when available, CPU otherwise; float32 unless asked otherwise (float64 is used by the tests that
 compare the batched program with a model trained alone).
@@ -7,16 +7,12 @@ compare the batched program with a model trained alone).
 'cpu'
 >>> torch_dtype("float64")
 torch.float64
->>> {'numpy', 'scipy', 'mpmath', 'sympy', 'torch', 'betavae-audit'} <= set(versions())
-True
 """
 from __future__ import annotations
 
 import os
 
 import torch
-
-from numerics import artifacts
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
@@ -32,11 +28,6 @@ def torch_dtype(name: str) -> torch.dtype:
     if name not in DTYPES:
         raise ValueError(f"dtype must be one of {sorted(DTYPES)}, got '{name}'")
     return DTYPES[name]
-
-
-def versions() -> dict:
-    """Versions of the toolkit and of the numeric libraries (one record format: :mod:`numerics.artifacts`)."""
-    return artifacts.versions()
 
 
 def device_record(device: torch.device) -> dict:

@@ -13,13 +13,13 @@ level        Figs. 2 and 3                     linear cross-check           used
 ===========  ================================  ===========================  ==============================
 
 The ``crosscheck`` command has its own two plans, ``quick`` (``crosscheck --quick``) and ``full``
-(the default): :func:`crosscheck_command_plan`.
+(the default): :func:`deep.linear.plan.command_plan`.
 
 >>> level = audit_level(deep=False)
 >>> level.name, level.figure("fig2").name, level.crosscheck().name
 ('reduced', 'reduced-fig2', 'audit')
->>> train_level(quick=False).figure("fig3").name, crosscheck_command_plan(quick=True).name
-('long-fig3', 'quick')
+>>> train_level(quick=False).figure("fig3").name
+'long-fig3'
 """
 from __future__ import annotations
 
@@ -76,6 +76,9 @@ def train_level(quick: bool) -> Level:
     return LEVELS["reduced" if quick else "long"]
 
 
-def crosscheck_command_plan(quick: bool) -> CrosscheckPlan:
-    """The ``crosscheck`` command's plan: ``quick`` with ``--quick``, else ``full``."""
-    return named_plan("quick" if quick else "full")
+def audit_crosscheck(deep: bool = False, progress: bool = False):
+    """The audit's linear cross-check: the paper's problem (N = 128, k = 2) with the plan of :func:`audit_level`."""
+    from numerics.problems import paper_problem
+
+    from .linear.crosscheck import run_crosscheck
+    return run_crosscheck(paper_problem().A, plan=audit_level(deep).crosscheck(), progress=progress)

@@ -3,7 +3,8 @@ which other models share its batch.
 
 Every model draws its data, initial weights, mini-batch order, reparameterisation noise and
 evaluation noise from its own generator, whose seed is derived with numpy's ``SeedSequence`` from
-the run's ``--seed``, a purpose tag and the model's key. Two runs with the same ``--seed`` therefore
+the run's base seed (``Protocol.seed``, ``train --train-seed``), a purpose tag and the model's key. Two runs with
+the same base seed therefore
 give identical models, and training a model alone or among a thousand others gives the same numbers.
 
 >>> int(numpy_stream(0, "data", 3).integers(1000)) == int(numpy_stream(0, "data", 3).integers(1000))

@@ -49,7 +49,8 @@ def load_or_build(cache_dir=None) -> Document:
     """
     import os
     import pickle
-    import tempfile
+
+    from .atomic_file import atomic_write_bytes
     from pathlib import Path
 
     root = Path(cache_dir or os.environ.get("BETAVAE_CACHE", Path.home() / ".cache" / "betavae-audit"))
@@ -62,10 +63,7 @@ def load_or_build(cache_dir=None) -> Document:
     doc = build_document()
     try:
         root.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=root, suffix=".tmp")
-        with os.fdopen(fd, "wb") as fh:
-            pickle.dump(doc, fh)
-        os.replace(tmp, path)
+        atomic_write_bytes(path, pickle.dumps(doc))
     except (OSError, pickle.PicklingError, TypeError, AttributeError):
         pass   # caching is an optimisation; an unpicklable or unwritable cache is not an error
     return doc

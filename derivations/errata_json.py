@@ -32,7 +32,7 @@ def errata_json(doc, provenance: dict | None = None) -> list[dict]:
     """One dictionary per erratum; ``printed``/``corrected`` are ``str(expr)`` (None when absent).
 
     Keys: equation, title, printed, printed_latex, corrected, corrected_latex, evidence, kind, reading; and
-    provenance, when a record (of ``numerics.provenance``: toolkit and library versions, command, precision)
+    provenance, when a record (of ``numerics.artifacts.record``: toolkit and library versions, command, precision)
     is given.
     """
     entries = [{

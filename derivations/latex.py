@@ -28,11 +28,9 @@ from pathlib import Path
 from . import latex_engine
 from .atomic_file import atomic_write_bytes
 from .errata_json import errata_json
-from .latex_document import render, verdict_counts
-from .latex_text import escape_text
+from .latex_document import render
 
-__all__ = ["TEX_NAME", "PDF_NAME", "ERRATA_NAME", "EngineMissing", "WriteResult", "write",
-           "render", "verdict_counts", "errata_json", "escape_text"]
+__all__ = ["TEX_NAME", "PDF_NAME", "ERRATA_NAME", "EngineMissing", "WriteResult", "write"]
 
 TEX_NAME = "derivations.tex"
 PDF_NAME = "derivations.pdf"

@@ -256,7 +256,7 @@ def provenance_paragraph(provenance: dict | None) -> str:
 
 def render(doc, provenance: dict | None = None) -> str:
     """The whole document as a standalone LaTeX source (ASCII only); ``provenance`` (a record of
-    ``numerics.provenance``, passed in by the caller) adds one line saying what built it.
+    ``numerics.artifacts.record``, passed in by the caller) adds one line saying what built it.
 
     >>> from derivations.document import Document
     >>> tex = render(Document((), ()))

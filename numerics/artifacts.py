@@ -11,8 +11,10 @@ scalars, tuples, fractions) into plain data with the one NaN policy: JSON has no
 as the string ``"inf"`` (a collapsed unit's threshold derivative, a solver gap when nothing was found); a NaN is never
 written: it means a computation went wrong, and :class:`NaNInOutput` says where.
 
-**Atomic files.** :func:`write_text` and :func:`save_figure` write to a temporary file beside the target and then
-``os.replace`` it, so an interrupted run never leaves a half-written file.
+**Atomic figures.** :func:`save_figure` writes to a temporary file beside the target and then ``os.replace``\ s
+it, so an interrupted run never leaves a half-written image (the audit builds its whole output directory beside
+the old one and swaps it in, verify.commands.audit; derivations writes its files with
+``derivations.atomic_file``, since it imports nothing but SymPy).
 
 >>> r = record(command=["curve", "--betas", "1"], seeds={"problem": None}, precision={"float": "float64"},
 ...            wall_time_seconds=0.5)
@@ -159,20 +161,6 @@ def dumps(obj, indent: int | None = 1, ensure_ascii: bool = False) -> str:
 
 
 # ------------------------------------------------------------------------------------------------ atomic files
-def write_text(path, text: str) -> Path:
-    """Write ``text`` (UTF-8) to ``path`` atomically."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
-
-
 def save_figure(fig, path, dpi: int = 110) -> Path:
     """Save a matplotlib ``fig`` to ``path`` (format from the suffix, PNG by default) atomically, then close it."""
     import matplotlib.pyplot as plt

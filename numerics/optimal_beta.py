@@ -32,14 +32,13 @@ from fractions import Fraction
 
 import numpy as np
 
-from .certify import PrecisionError, certify, format_significant
+from .certify import certify, format_significant
 from .exact_algebra import exact_problem
 from .gauge import Alignment
 from .tie_envelope import TieEnvelope, tie_envelope
 from .tie_minima import Kink, LocalMinimum, find_minima
 
-__all__ = ["MIN_DIGITS", "MAX_DIGITS", "MAX_TRACE", "Alignment", "Kink", "LocalMinimum", "OptimalBetaResult",
-           "PrecisionError", "mie_curve_mp", "optimal_beta", "tie_curve_mp"]
+__all__ = ["MIN_DIGITS", "MAX_DIGITS", "MAX_TRACE", "OptimalBetaResult", "mie_curve_mp", "optimal_beta", "tie_curve_mp"]
 
 MIN_DIGITS, MAX_DIGITS = 1, 1000
 

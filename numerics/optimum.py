@@ -23,8 +23,7 @@ from . import generated as gen
 from .gauge import Alignment, assignment_alignment
 from .model import Parameters, Spectrum, Terms, as_mixing_matrix, canonical_signs, spectrum
 
-__all__ = ["Optimum", "Spectrum", "Terms", "closed_form_optimum", "closed_form_terms", "optimum_alignment", "spectrum",
-           "terms_at"]
+__all__ = ["Optimum", "closed_form_optimum", "closed_form_terms", "optimum_alignment", "terms_at"]
 
 
 @dataclass(frozen=True, eq=False)

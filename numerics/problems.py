@@ -90,7 +90,7 @@ def parse_shape(text: str) -> tuple[int, int]:
         raise ProblemError("random", f"N and k must be positive, got '{text}'")
     if N * k > MAX_RANDOM_ENTRIES:
         raise ProblemError("random", f"{N}x{k} has {N * k:.3g} entries ({N * k * 8 / 2**30:.3g} GiB in float64), "
-                           f"more than the {MAX_RANDOM_ENTRIES:,} this command draws; use --mixing with a file")
+                           f"more than the {MAX_RANDOM_ENTRIES:,} drawn at most; a larger matrix must come from a file")
     return N, k
 
 

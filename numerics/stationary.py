@@ -49,16 +49,14 @@ import numpy as np
 from scipy.optimize import minimize, root
 
 from .blas_threads import single_threaded_openblas
-from .model import NAMES, Parameters, flatten, unflatten
+from .model import Parameters, flatten, unflatten
 from .optimum import closed_form_optimum
-from .stationary_classify import EIG_TOL, KINDS, HessianSummary, classify, invariants, same_class, symmetry_dimension
-from .stationary_hessian import gradient, hessian, hessian_complex_step, objective
-from .stationary_starts import complete_from_D, random_start, theory_points
+from .stationary_classify import EIG_TOL, HessianSummary, classify, invariants, same_class, symmetry_dimension
+from .stationary_hessian import gradient, hessian, objective
+from .stationary_starts import random_start, theory_points
 
-__all__ = ["NAMES", "MAX_N", "MAX_K", "GRAD_TOL", "EIG_TOL", "KINDS", "BETA_RANGE", "HessianSummary", "StationaryPoint",
-           "StationaryResult", "flatten", "unflatten", "objective", "gradient", "hessian", "hessian_complex_step",
-           "classify", "symmetry_dimension", "complete_from_D", "theory_points", "single_threaded_openblas",
-           "solve_stationary", "format_result"]
+__all__ = ["MAX_N", "MAX_K", "GRAD_TOL", "BETA_RANGE", "StationaryPoint", "StationaryResult", "solve_stationary",
+           "format_result"]
 
 MAX_N = 10
 MAX_K = 3
@@ -134,6 +132,21 @@ class StationaryResult(_ArrayEq):
         for p in self.points:
             out[p.kind] = out.get(p.kind, 0) + 1
         return out
+
+    def to_json(self) -> dict:
+        """The result as ``stationary --json`` prints it: each point's objective, kind, gradient norm, spectrum of
+        D^T D and Hessian summary (the parameters themselves are left out: they are large and gauge-dependent)."""
+        return {
+            "beta": self.beta, "N": self.N, "k": self.k, "closed_form_objective": self.closed_form_objective,
+            "closed_form_found": self.closed_form_found, "closed_form_is_best": self.closed_form_is_best,
+            "best_gap": self.best_gap, "kinds": self.kinds(), "n_starts": self.n_starts,
+            "n_converged": self.n_converged, "wall_time": self.wall_time,
+            "points": [{"objective": p.objective, "kind": p.kind, "grad_norm": p.grad_norm,
+                        "dtd_spectrum": list(p.dtd_spectrum), "is_closed_form": p.is_closed_form,
+                        "hessian": {"largest": p.hessian.largest, "smallest": p.hessian.smallest,
+                                    "positive": p.hessian.n_positive, "negative": p.hessian.n_negative,
+                                    "near_zero": p.hessian.n_near_zero, "symmetry": p.hessian.n_symmetry}}
+                       for p in self.points]}
 
 
 # ---------------------------------------------------------------------------------------------- root finding

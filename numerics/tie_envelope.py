@@ -49,7 +49,10 @@ import numpy as np
 from .exact_algebra import ExactProblem, exact_problem
 from .gauge import EXACT, Alignment, assignment_alignment
 
-ENUMERATE_MAX_K = 4          # compare all k! permutations up to this k; linear assignment in float64 beyond
+# Compare all k! permutations up to this k (to list the ties), linear assignment in float64 beyond. Not the gauge
+# module's EXACT_MAX_K: there the cost does not separate, so enumeration is the only exact search and runs once per
+# network in float64; here the assignment is already exact and the enumeration runs at every mpmath evaluation.
+ENUMERATE_MAX_K = 4
 
 
 def tie_envelope(A, dps: int) -> TieEnvelope:

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import sympy as sp
 
-from derivations import latex
+from derivations import latex, latex_text
 from derivations.comparison import VERDICTS
 from derivations.document import Document, build_document
 from derivations.steps import Section, prove
@@ -91,9 +91,9 @@ def test_tex_contains_every_section_title_and_comparison_equation(derived):
     doc = derived["doc"]
     assert len(doc.sections) > 0
     for section in doc.sections:
-        assert r"\section{%s}" % latex.escape_text(section.title) in tex, section.title
+        assert r"\section{%s}" % latex_text.escape_text(section.title) in tex, section.title
     for comparison in doc.comparisons:
-        assert r"\subsection{Eq.~(%s)" % latex.escape_text(comparison.equation) in tex, comparison.equation
+        assert r"\subsection{Eq.~(%s)" % latex_text.escape_text(comparison.equation) in tex, comparison.equation
     assert r"\section{Paper vs derivation}" in tex and r"\section{Errata}" in tex
 
 

@@ -24,7 +24,7 @@ from deep.linear.network import exact_terms, sample_data, sampled_objective, tor
 from deep.linear.compare import MC_Z_LIMIT, QUANTITIES, compare, mc_prediction, reference
 from deep.linear.train import ExactSettings, SampledSettings, train_exact, train_sampled
 from numerics import generated as gen
-from numerics import stationary
+from numerics import model, stationary_starts
 from numerics.gauge import EXACT_MAX_K, relabel_parameters, signed_permutation_matrix
 from numerics.model import Parameters, spectrum
 from numerics.optimum import closed_form_optimum, closed_form_terms
@@ -217,14 +217,14 @@ def test_exact_path_reaches_the_closed_form(A, betas):
 
 
 def test_exact_path_escapes_every_saddle():
-    """Started exactly on each stationary point of numerics.stationary.theory_points (saddles and the
+    """Started exactly on each stationary point of numerics.stationary_starts.theory_points (saddles and the
     maximum), path (a) detects the saddles (positive Hessian eigenvalue at |grad| ~ 0) and ends at the maximum."""
     A, beta = R62, 0.7
     Sigma = A @ A.T + np.eye(A.shape[0])
     best = closed_form_terms(A, beta).objective
     escapes = []
-    for label, params in stationary.theory_points(Sigma, A.shape[1], beta):
-        run = train_exact(torch.tensor(A), beta, 0, theta0=torch.tensor(stationary.flatten(params)))
+    for label, params in stationary_starts.theory_points(Sigma, A.shape[1], beta):
+        run = train_exact(torch.tensor(A), beta, 0, theta0=torch.tensor(model.flatten(params)))
         assert run.objective == pytest.approx(best, rel=1e-12), label
         escapes.append(run.escapes)
     assert sum(e == 0 for e in escapes) == 1 and min(e for e in escapes if e) >= 1
@@ -233,8 +233,8 @@ def test_exact_path_escapes_every_saddle():
 def test_exact_path_without_the_saddle_test_stays_on_a_saddle():
     A, beta = R62, 0.7
     Sigma = A @ A.T + np.eye(A.shape[0])
-    label, params = next((lb, pr) for lb, pr in stationary.theory_points(Sigma, 2, beta) if lb.startswith("shared"))
-    run = train_exact(torch.tensor(A), beta, 0, ExactSettings(max_escapes=0), theta0=torch.tensor(stationary.flatten(params)))
+    label, params = next((lb, pr) for lb, pr in stationary_starts.theory_points(Sigma, 2, beta) if lb.startswith("shared"))
+    run = train_exact(torch.tensor(A), beta, 0, ExactSettings(max_escapes=0), theta0=torch.tensor(model.flatten(params)))
     assert run.kind == "saddle" and not run.converged
     assert run.objective < closed_form_terms(A, beta).objective - 1e-3
 
@@ -267,8 +267,8 @@ def test_exact_path_with_hessian_vector_products_escapes_a_saddle(monkeypatch):
     monkeypatch.setattr(linear_train, "NEWTON_MAX_PARAMS", 10)
     A, beta = R62, 0.7
     Sigma = A @ A.T + np.eye(A.shape[0])
-    label, params = next((lb, pr) for lb, pr in stationary.theory_points(Sigma, 2, beta) if lb.startswith("shared"))
-    run = train_exact(torch.tensor(A), beta, 0, theta0=torch.tensor(stationary.flatten(params)))
+    label, params = next((lb, pr) for lb, pr in stationary_starts.theory_points(Sigma, 2, beta) if lb.startswith("shared"))
+    run = train_exact(torch.tensor(A), beta, 0, theta0=torch.tensor(model.flatten(params)))
     assert run.hessian_method == "lanczos" and run.escapes >= 1 and run.kind == "maximum"
     assert run.objective == pytest.approx(closed_form_terms(A, beta).objective, rel=1e-12)
 

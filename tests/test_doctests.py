@@ -28,7 +28,7 @@ def public_modules() -> list[str]:
     for package in PACKAGES:
         for path in sorted((ROOT / package).rglob("*.py")):
             relative = path.relative_to(ROOT).with_suffix("")
-            if not relative.name.startswith("_"):  # package markers, the entry point, generated modules
+            if not relative.name.startswith("_"):  # package markers and the entry point
                 names.append(".".join(relative.parts))
     return names
 

@@ -25,8 +25,10 @@ import numerics.tie_envelope as tie_envelope
 import numerics.tie_minima as tie_minima
 from derivations.exact_beta import exact_optimal_beta
 from numerics.model import fig3_mixing, paper_mixing
-from numerics.optimal_beta import PrecisionError, mie_curve_mp, optimal_beta, tie_curve_mp
-from numerics.optimum import closed_form_terms, optimum_alignment, spectrum
+from numerics.optimal_beta import mie_curve_mp, optimal_beta, tie_curve_mp
+from numerics.certify import PrecisionError
+from numerics.optimum import closed_form_terms, optimum_alignment
+from numerics.model import spectrum
 
 ROOT = Path(__file__).resolve().parent.parent
 

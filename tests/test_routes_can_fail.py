@@ -112,9 +112,9 @@ def test_prop1_minus_kl_equals_an_80_digit_central_difference_of_the_hand_object
 def test_prop2_one_sided_derivatives_equal_the_hand_values(beta, dkl, drecon):
     """Two units active below 1.25 (dKL = -2/(2 beta), drecon = -1), one up to 66.25, none beyond."""
     f, _ = P.CLOSED_FORM.mp(paper_A())
-    for side in P._one_sided(lambda b: f(b).kl, beta):
+    for side in P.one_sided_derivatives(lambda b: f(b).kl, beta):
         assert close(side, dkl, "1e-40")
-    for side in P._one_sided(lambda b: f(b).reconstruction, beta):
+    for side in P.one_sided_derivatives(lambda b: f(b).reconstruction, beta):
         assert close(side, drecon, "1e-40")
     assert close(central_difference(lambda b: hand_terms(b)[1], beta), dkl, "1e-40")
     assert P.prop2_derivatives(paper_A(), beta).holds
@@ -124,7 +124,7 @@ def test_one_sided_derivatives_straddle_a_collapse_threshold():
     """At the model's own threshold lambda_2 = 1.25 the KL has a kink: -1/beta on the left (two units),
     -1/(2 beta) on the right (one unit), i.e. -0.8 and -0.4."""
     f, lam = P.CLOSED_FORM.mp(paper_A())
-    left, right = P._one_sided(lambda b: f(b).kl, lam[1])
+    left, right = P.one_sided_derivatives(lambda b: f(b).kl, lam[1])
     assert close(left, "-0.8", "1e-30") and close(right, "-0.4", "1e-30")
     assert P.prop1_identity(paper_A(), lam[1]).holds      # L* is C^1 there: -KL* is continuous
 

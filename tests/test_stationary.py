@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from numerics import generated as gen
-from numerics import blas_threads, stationary_classify, stationary_hessian, stationary_starts
+from numerics import blas_threads, model, stationary_classify, stationary_hessian, stationary_starts
 from numerics import stationary as st
 from numerics.model import paper_mixing, parameter_count, parameter_shapes
 from numerics.optimum import closed_form_optimum, closed_form_terms
@@ -35,7 +35,7 @@ def _betas(A):
 
 def _grad_norm(params, S, beta):
     return float(np.linalg.norm(np.concatenate(
-        [getattr(gen, f"grad_{nm}")(*params, S, beta).ravel() for nm in st.NAMES])))
+        [getattr(gen, f"grad_{nm}")(*params, S, beta).ravel() for nm in model.NAMES])))
 
 
 def _paper(n=6):
@@ -72,17 +72,17 @@ def test_a_collapsed_unit_below_its_threshold_is_a_saddle(which):
     beta = [0.5, float(0.5 * (1 + lam[1]))][which]
     D = np.zeros((4, 2))
     D[:, 1] = math.sqrt(lam[0] - beta) * U[:, 0]          # unit 1 collapsed, unit 2 on u_1
-    params = st.complete_from_D(D, S, beta)
+    params = stationary_starts.complete_from_D(D, S, beta)
     assert _grad_norm(params, S, beta) < 1e-12
     f = gen.objective(*params, S, beta)
     f_cf = closed_form_terms(A, beta).objective
     assert f < f_cf - 1e-3
-    theta = st.flatten(params)
-    ev = np.linalg.eigvalsh(st.hessian(theta, S, beta))
+    theta = model.flatten(params)
+    ev = np.linalg.eigvalsh(stationary_hessian.hessian(theta, S, beta))
     assert ev[-1] > 1e-3
     # one ascent direction per unused eigenvector with lambda > beta: curvature ~ lambda / beta - 1
     expected = int(np.sum(lam[1:] > beta))
-    kind, summary = st.classify(st.hessian(theta, S, beta), st.symmetry_dimension(params, S))
+    kind, summary = stationary_classify.classify(stationary_hessian.hessian(theta, S, beta), stationary_classify.symmetry_dimension(params, S))
     assert kind == "saddle" and summary.n_positive == expected, (summary, expected)
     # the solver finds the same point and classifies it the same way
     r = st.solve_stationary(A, beta, starts=6, seed=0)
@@ -99,8 +99,8 @@ def test_the_same_collapse_is_the_maximum_above_the_threshold():
     beta = float(0.5 * (lam[0] + lam[1]))
     D = np.zeros((4, 2))
     D[:, 1] = math.sqrt(lam[0] - beta) * U[:, 0]
-    params = st.complete_from_D(D, S, beta)
-    kind, summary = st.classify(st.hessian(st.flatten(params), S, beta), st.symmetry_dimension(params, S))
+    params = stationary_starts.complete_from_D(D, S, beta)
+    kind, summary = stationary_classify.classify(stationary_hessian.hessian(model.flatten(params), S, beta), stationary_classify.symmetry_dimension(params, S))
     assert kind == "maximum" and summary.n_near_zero == 0
     assert gen.objective(*params, S, beta) == pytest.approx(closed_form_terms(A, beta).objective, rel=1e-12)
 
@@ -112,8 +112,8 @@ def test_hessian_matches_finite_differences_of_the_generated_objective():
     beta = 0.8
     n = parameter_count(4, 2)
     theta = 0.5 * rng.normal(size=n)
-    H = st.hessian(theta, S, beta)
-    f = lambda t: gen.objective(*st.unflatten(t, 4, 2), S, beta)  # noqa: E731
+    H = stationary_hessian.hessian(theta, S, beta)
+    f = lambda t: gen.objective(*model.unflatten(t, 4, 2), S, beta)  # noqa: E731
     h = 2e-4
     E = np.eye(n) * h
     F = np.empty((n, n))
@@ -124,7 +124,7 @@ def test_hessian_matches_finite_differences_of_the_generated_objective():
     scale = np.max(np.abs(H))
     assert np.max(np.abs(H - F)) < 1e-5 * scale, np.max(np.abs(H - F)) / scale
     # and the analytic Hessian is the complex-step Jacobian of the generated gradient to rounding
-    Hc = st.hessian_complex_step(theta, S, beta)
+    Hc = stationary_hessian.hessian_complex_step(theta, S, beta)
     assert np.max(np.abs(H - Hc)) < 1e-12 * scale
     assert np.max(np.abs(Hc - Hc.T)) < 1e-12 * scale
 
@@ -137,16 +137,16 @@ def test_symmetry_orbit_gives_exactly_the_predicted_zero_eigenvalues():
     D = np.zeros((4, 2))
     D[:, 0] = math.sqrt(lam[-1] - beta) * U[:, -1]
     D[:, 1] = math.sqrt(1.0 - beta) * U[:, 0]
-    params = st.complete_from_D(D, S, beta)
+    params = stationary_starts.complete_from_D(D, S, beta)
     assert _grad_norm(params, S, beta) < 1e-12
-    H = st.hessian(st.flatten(params), S, beta)
-    assert st.symmetry_dimension(params, S) == 1
-    kind, summary = st.classify(H, 1)
+    H = stationary_hessian.hessian(model.flatten(params), S, beta)
+    assert stationary_classify.symmetry_dimension(params, S) == 1
+    kind, summary = stationary_classify.classify(H, 1)
     assert summary.n_near_zero == 1 and kind == "saddle"
     # the rotation inside the noise plane is a null vector of the Hessian
     K = np.outer(U[:, 0], U[:, 1]) - np.outer(U[:, 1], U[:, 0])
     W, b, V, c, Dm, bD = params
-    t = st.flatten([-W @ K, 0 * b, -V @ K, 0 * c, K @ Dm, K @ bD])
+    t = model.flatten([-W @ K, 0 * b, -V @ K, 0 * c, K @ Dm, K @ bD])
     assert np.linalg.norm(H @ t) < 1e-10 * np.linalg.norm(t) * np.max(np.abs(H))
 
 
@@ -156,7 +156,7 @@ def test_paper_like_problem_found_points_are_exactly_the_theory_points(beta):
     """k = 2: orthogonal, paired and shared points are all the stationary points up to symmetry."""
     A = _paper(6)
     S = A @ A.T + np.eye(6)
-    theory = st.theory_points(S, 2, beta)
+    theory = stationary_starts.theory_points(S, 2, beta)
     for label, params in theory:                           # each an exact root of the generated gradient
         assert _grad_norm(params, S, beta) < 1e-11, label
     r = st.solve_stationary(A, beta, starts=12, seed=1)
@@ -172,11 +172,11 @@ def test_paper_like_problem_found_points_are_exactly_the_theory_points(beta):
 def test_paired_and_shared_points_of_a_three_unit_problem_are_stationary_saddles():
     A, S = _problem(6, n=5, kk=3)
     beta = 0.7
-    pts = [(lab, p) for lab, p in st.theory_points(S, 3, beta) if not lab.startswith("orthogonal")]
+    pts = [(lab, p) for lab, p in stationary_starts.theory_points(S, 3, beta) if not lab.startswith("orthogonal")]
     assert len(pts) > 5
     for label, params in pts:
         assert _grad_norm(params, S, beta) < 1e-10, label
-        kind, _ = st.classify(st.hessian(st.flatten(params), S, beta), st.symmetry_dimension(params, S))
+        kind, _ = stationary_classify.classify(stationary_hessian.hessian(model.flatten(params), S, beta), stationary_classify.symmetry_dimension(params, S))
         assert kind == "saddle", label
 
 
@@ -246,12 +246,12 @@ def test_invalid_starts_and_seed_are_rejected():
 def test_flatten_roundtrip_and_docstring_example():
     rng = np.random.default_rng(0)
     params = [rng.normal(size=s) for s in parameter_shapes(5, 3)]
-    back = st.unflatten(st.flatten(params), 5, 3)
+    back = model.unflatten(model.flatten(params), 5, 3)
     assert all(np.array_equal(a, b) for a, b in zip(params, back))
     with pytest.raises(ValueError):
-        st.unflatten(np.zeros(7), 5, 3)
+        model.unflatten(np.zeros(7), 5, 3)
     A, S = _problem(8)
-    g = st.gradient(st.flatten(closed_form_optimum(A, 0.5).arrays()), S, 0.5)
+    g = stationary_hessian.gradient(model.flatten(closed_form_optimum(A, 0.5).arrays()), S, 0.5)
     assert g.shape == (parameter_count(4, 2),) and np.linalg.norm(g) < 1e-12
     for module in (st, stationary_hessian, stationary_classify, stationary_starts, blas_threads):
         result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)

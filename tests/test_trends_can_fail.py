@@ -222,3 +222,22 @@ def test_linear_network_tie_equals_eq25_at_the_population_covariance(linear_enco
     p = Parameters.of(W_mu=W, b_mu=np.zeros(k), W_sigma=np.zeros((k, N)), b_sigma=b_sigma, D=np.ones((N, k)),
                       b_D=np.zeros(N))
     assert lm.tie(p, A) == pytest.approx(eq25_tie(W, b_sigma, A, A @ A.T + np.eye(N)), rel=1e-12)
+
+
+def test_traversal_axes_of_a_blank_or_static_traversal_are_none_not_nan():
+    """A unit that does not move the digit has no direction, a blank canvas no centroid: the values are None (the
+    claim is then refuted with JSON-safe evidence), never NaN, which no output may carry."""
+    import numpy as np
+
+    from numerics.artifacts import jsonable
+    from verify.checks_deep import traversal_axes
+    images = np.zeros((2, 5, 8, 8))
+    for s in range(5):
+        images[0, s, 2, 1 + s] = 1.0             # unit 0 moves a dot to the right
+        images[1, s, 4, 4] = 1.0                 # unit 1 leaves it where it is
+    axes = traversal_axes(images)
+    assert axes["displacement_pixels"][0] == pytest.approx(4.0) and axes["displacement_pixels"][1] == 0.0
+    assert axes["abs_cos"] is None
+    blank = traversal_axes(np.zeros((2, 5, 8, 8)))
+    assert blank == {"displacement_pixels": [None, None], "abs_cos": None}
+    jsonable(axes), jsonable(blank)              # raises NaNInOutput on a NaN

@@ -282,8 +282,19 @@ def traversal_axes(images) -> dict:
         slopes.append(np.array([np.polyfit(t, c[:, d], 1)[0] for d in range(2)]) * (steps - 1))
     slopes = np.array(slopes)
     norms = np.linalg.norm(slopes, axis=1)
-    cos = float(abs(slopes[0] @ slopes[1]) / (norms[0] * norms[1])) if np.all(norms > 0) else float("nan")
-    return {"displacement_pixels": norms.tolist(), "abs_cos": cos}
+    # undefined values are None, never NaN (a blank canvas has no centroid; a unit that does not move, no direction)
+    cos = float(abs(slopes[0] @ slopes[1]) / (norms[0] * norms[1])) if np.all(norms > 0) else None
+    return {"displacement_pixels": [None if not np.isfinite(d) else d for d in norms.tolist()], "abs_cos": cos}
+
+
+def _pixels(displacements) -> str:
+    if any(d is None for d in displacements):
+        return str([None if d is None else round(d, 3) for d in displacements])
+    return str(np.round(displacements, 3).tolist())
+
+
+def _cos_text(cos) -> str:
+    return "undefined (a unit does not move the digit)" if cos is None else f"{cos:.3g}"
 
 
 def check_fig3_traversal(ctx, moving_pixels: float = 0.5, orthogonal_cos: float = 0.34):
@@ -299,24 +310,24 @@ def check_fig3_traversal(ctx, moving_pixels: float = 0.5, orthogonal_cos: float 
     thr = paired_threshold(recon[:, i_lo] - recon[:, i_hi], recon[:, i_lo].mean())
     axes = {float(b): traversal_axes(result.traversal[j]) for j, b in enumerate(result.traversal_betas)}
     big = axes[hi]
-    moving = all(d > moving_pixels for d in big["displacement_pixels"])
-    orthogonal = moving and big["abs_cos"] < orthogonal_cos
+    moving = all(d is not None and d > moving_pixels for d in big["displacement_pixels"])
+    orthogonal = moving and big["abs_cos"] is not None and big["abs_cos"] < orthogonal_cos
     kl_hi = float(np.asarray(result.kl)[:, i_hi].mean())
     steps = [Step(f"reconstruction worse at beta = {hi:g} than at beta = {lo:g}", drop > thr,
                   f"mean drop {drop:.4g} (2 SE = {thr:.3g})", "Fig. 3E"),
              Step(f"at beta = {hi:g} both units move the digit (> {moving_pixels} pixel over the traversal)", moving,
-                  f"displacements {np.round(big['displacement_pixels'], 3).tolist()} pixels; KL there {kl_hi:.3g}",
+                  f"displacements {_pixels(big['displacement_pixels'])} pixels; KL there {kl_hi:.3g}",
                   "Fig. 3E"),
              Step(f"at beta = {hi:g} the two axes of motion are orthogonal (|cos| < {orthogonal_cos})", orthogonal,
-                  f"|cos| = {big['abs_cos']:.3g}", "Fig. 3E"),
+                  f"|cos| = {_cos_text(big['abs_cos'])}", "Fig. 3E"),
              Step(f"at beta = {lo:g}: axes of motion", True,
-                  f"displacements {np.round(axes[lo]['displacement_pixels'], 3).tolist()} pixels, "
-                  f"|cos| = {axes[lo]['abs_cos']:.3g}", "Fig. 3E", role="finding")]
+                  f"displacements {_pixels(axes[lo]['displacement_pixels'])} pixels, "
+                  f"|cos| = {_cos_text(axes[lo]['abs_cos'])}", "Fig. 3E", role="finding")]
     data = {"axes": axes, "reconstruction_drop": drop}
     if not moving:
-        from numerics.optimum import spectrum
+        from numerics.model import spectrum
         from numerics.problems import fig3_problem
-        lam_max = 1 + float(spectrum(fig3_problem().A).a.max())
+        lam_max = float(spectrum(fig3_problem().A).collapse_thresholds[-1])
         return refuted(f"at beta = {hi:g} the latent units do not move the digit (KL = {kl_hi:.3g}: posterior collapse; "
                        f"for the coordinates themselves the linear theory collapses every unit above lambda_max = "
                        f"1 + max eig(A^T A) = {lam_max:.4g} for Fig. 3's A), so they encode no axes of motion. The beta "

@@ -13,7 +13,8 @@ from scipy.optimize import minimize_scalar
 from numerics import generated as gen
 from numerics.curve import beta_curve as _beta_curve
 from numerics.gauge import relabel_parameters, signed_permutation_matrix, signed_permutations
-from numerics.optimum import closed_form_optimum, closed_form_terms, spectrum
+from numerics.optimum import closed_form_optimum, closed_form_terms
+from numerics.model import spectrum
 from numerics.problems import paper_problem
 
 from . import properties as P
@@ -36,7 +37,7 @@ def paper_A():
 
 
 def _paper_thresholds():
-    return np.sort(1.0 + spectrum(paper_A()).a)
+    return spectrum(paper_A()).collapse_thresholds
 
 
 def _plot_fig1(ctx):
@@ -66,13 +67,13 @@ def check_fig1_elbo(ctx):
     elbo = c.column("elbo")
     one = closed_form_terms(A, 1.0).elbo
     f, _ = P.CLOSED_FORM.mp(A)
-    left, right = P._one_sided(lambda b: f(b).elbo, 1)
-    below, above = P._one_sided(lambda b: f(b).elbo, 0.9)[1], P._one_sided(lambda b: f(b).elbo, 1.1)[0]
+    left, right = P.one_sided_derivatives(lambda b: f(b).elbo, 1)
+    below, above = P.one_sided_derivatives(lambda b: f(b).elbo, 0.9)[1], P.one_sided_derivatives(lambda b: f(b).elbo, 1.1)[0]
     steps = [hunt_step("ELBO*(beta) <= ELBO*(1) for beta drawn over [0.05, 55]", h, "Fig. 1A"),
              Step("ELBO*(1) is the largest value on a 400-point grid over [0.05, 200]", bool(np.all(elbo <= one + 1e-9)),
                   f"ELBO*(1) = {one:.10g}; grid max {elbo.max():.10g} at beta = {GRID[int(np.argmax(elbo))]:.4g}", "Fig. 1A"),
              Step("dELBO*/dbeta > 0 below 1 and < 0 above (mpmath, 50 digits)", bool(below > 0 and above < 0),
-                  f"at 0.9: {P._s(below, 12)}; at 1.1: {P._s(above, 12)}; at 1 (left, right): {P._s(left, 6)}, {P._s(right, 6)}",
+                  f"at 0.9: {P.significant(below, 12)}; at 1.1: {P.significant(above, 12)}; at 1 (left, right): {P.significant(left, 6)}, {P.significant(right, 6)}",
                   "eq. 15")]
     if not all(s.holds for s in steps):
         return refuted("ELBO* is not maximised at beta = 1 for the paper's problem", steps,
@@ -139,7 +140,7 @@ def check_fig1_loglik(ctx):
 
 
 def _mie_facts(A):
-    lam = np.sort(1.0 + spectrum(A).a)
+    lam = spectrum(A).collapse_thresholds
     lam_max = float(lam[-1])
     c = beta_curve(A, GRID)
     mie = c.column("mie")
@@ -367,7 +368,7 @@ def _tie_improves_on_one(A) -> P.PropertyResult:
     one = s.ctx.mpf(1)
     slope = s.ctx.diff(s.tie, one, direction=1)
     return P.PropertyResult(bool(slope < -s.ctx.mpf(10) ** -25),
-                            {"A": A.tolist(), "TIE(1)": P._s(s.tie(one), 12), "dTIE/dbeta at 1+": P._s(slope, 12)})
+                            {"A": A.tolist(), "TIE(1)": P.significant(s.tie(one), 12), "dTIE/dbeta at 1+": P.significant(slope, 12)})
 
 
 def _orthogonality(A) -> float:

@@ -1,8 +1,7 @@
 """What the claim checks share during one audit: options, and results computed once on demand.
 
-The derivation document, the trained-network runs (Fig. 2, Fig. 3, the linear cross-check) and the
-paper problem's curve are each computed the first time a check asks for them and reused by the
-others (four Fig. 2 claims read one training run).
+The derivation document and the trained-network runs (Fig. 2, Fig. 3, the linear cross-check) are each computed
+the first time a check asks for them and reused by the others (four Fig. 2 claims read one training run).
 
 A check may read only the shared results its claim declares (``Claim.needs``): :meth:`AuditContext.declared`
 makes any other request fail, so that the audit's schedule (verify.audit) can rely on the declarations.
@@ -106,7 +105,7 @@ class AuditContext:
         self._asking("crosscheck")
 
         def run():
-            from deep.linear.crosscheck import audit_crosscheck
+            from deep.levels import audit_crosscheck
             return audit_crosscheck(self.deep)
         result = self.memo("crosscheck", run)
         note("seeds", "crosscheck_training", [int(x) for x in result.environment.get("seeds", [])])

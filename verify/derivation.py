@@ -28,7 +28,7 @@ def derivation_seeds() -> dict:
 
 def summary_of(doc, written, pdf_requested: bool) -> dict:
     """The facts ``derive`` reports, as plain data (what ``--json`` prints)."""
-    from derivations.latex import verdict_counts
+    from derivations.latex_document import verdict_counts
     steps = [step for section in doc.sections for step in section.steps]
     failing = [step.key for step in steps if not step.holds]
     pdf_error = None

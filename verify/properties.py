@@ -88,7 +88,7 @@ CLOSED_FORM = ClosedForm()
 SOLVER = Solver()
 
 
-def _one_sided(f, beta, dps=DPS):
+def one_sided_derivatives(f, beta, dps=DPS):
     """(left, right) derivatives of f at beta, mpmath.diff at dps digits."""
     note("precision", "one_sided_derivatives", f"mpmath.diff, {dps} digits")
     with mpmath.workdps(dps):
@@ -96,7 +96,8 @@ def _one_sided(f, beta, dps=DPS):
         return mpmath.diff(f, b, direction=-1), mpmath.diff(f, b, direction=1)
 
 
-def _s(x, n=20) -> str:
+def significant(x, n=20) -> str:
+    """``x`` to ``n`` significant digits (mpmath.nstr), for evidence text."""
     return mpmath.nstr(x, n)
 
 
@@ -114,11 +115,11 @@ def prop1_identity(A, beta, model=CLOSED_FORM, constant_slope=0) -> PropertyResu
     (eq. 21 as printed drops one with slope -k/2 relative to the full objective)."""
     with mpmath.workdps(DPS):
         f, _ = model.mp(A)
-        left, right = _one_sided(lambda b: f(b).objective - constant_slope * b, beta)
+        left, right = one_sided_derivatives(lambda b: f(b).objective - constant_slope * b, beta)
         kl = f(beta).kl
         ok = abs(left + kl) <= HP_TOL * max(1, abs(kl)) and abs(right + kl) <= HP_TOL * max(1, abs(kl))
-        return PropertyResult(bool(ok), {"beta": beta, "dL*/dbeta (left)": _s(left), "dL*/dbeta (right)": _s(right),
-                                         "-KL*": _s(-kl)})
+        return PropertyResult(bool(ok), {"beta": beta, "dL*/dbeta (left)": significant(left), "dL*/dbeta (right)": significant(right),
+                                         "-KL*": significant(-kl)})
 
 
 # ------------------------------------------------------------------------------ Proposition 2
@@ -138,11 +139,11 @@ def prop2_derivatives(A, beta, model=CLOSED_FORM) -> PropertyResult:
     """Eqs. (12)-(13) as derivatives: dKL*/dbeta <= 0 and d recon*/dbeta <= 0 on both sides, at 50 digits."""
     with mpmath.workdps(DPS):
         f, _ = model.mp(A)
-        dk = _one_sided(lambda b: f(b).kl, beta)
-        dr = _one_sided(lambda b: f(b).reconstruction, beta)
+        dk = one_sided_derivatives(lambda b: f(b).kl, beta)
+        dr = one_sided_derivatives(lambda b: f(b).reconstruction, beta)
         ok = all(d <= HP_TOL for d in dk + dr)
-        return PropertyResult(bool(ok), {"beta": beta, "dKL*/dbeta (left, right)": [_s(d) for d in dk],
-                                         "d recon*/dbeta (left, right)": [_s(d) for d in dr]})
+        return PropertyResult(bool(ok), {"beta": beta, "dKL*/dbeta (left, right)": [significant(d) for d in dk],
+                                         "d recon*/dbeta (left, right)": [significant(d) for d in dr]})
 
 
 # ------------------------------------------------------------------------------ Proposition 3
@@ -156,12 +157,12 @@ def prop3_identity(A, beta, model=CLOSED_FORM) -> PropertyResult:
     """Eq. (15): dELBO*/dbeta = (beta - 1) dKL*/dbeta, on each side, at 50 digits."""
     with mpmath.workdps(DPS):
         f, _ = model.mp(A)
-        de = _one_sided(lambda b: f(b).elbo, beta)
-        dk = _one_sided(lambda b: f(b).kl, beta)
+        de = one_sided_derivatives(lambda b: f(b).elbo, beta)
+        dk = one_sided_derivatives(lambda b: f(b).kl, beta)
         res = [abs(e - (mpmath.mpf(beta) - 1) * k) for e, k in zip(de, dk)]
         ok = all(r <= HP_TOL * max(1, abs(e)) for r, e in zip(res, de))
-        return PropertyResult(bool(ok), {"beta": beta, "dELBO*/dbeta (left, right)": [_s(d) for d in de],
-                                         "(beta-1) dKL*/dbeta (left, right)": [_s((mpmath.mpf(beta) - 1) * d) for d in dk]})
+        return PropertyResult(bool(ok), {"beta": beta, "dELBO*/dbeta (left, right)": [significant(d) for d in de],
+                                         "(beta-1) dKL*/dbeta (left, right)": [significant((mpmath.mpf(beta) - 1) * d) for d in dk]})
 
 
 # ------------------------------------------------------------------------------ Proposition 4
@@ -224,8 +225,8 @@ def prop4_family(family, beta1, beta2, sign: int = -1) -> PropertyResult:
         ok = max(B2) <= min(B1) + mpmath.mpf(10) ** -15 * max(1, abs(min(B1)))
     return PropertyResult(bool(ok), {"A(kappa) coefficients": a_c, "B(kappa) coefficients": b_c,
                                      "beta1": str(beta1), "beta2": str(beta2),
-                                     "kappa*(beta1)": [_s(k, 12) for k in K1], "kappa*(beta2)": [_s(k, 12) for k in K2],
-                                     "B at beta1": [_s(b, 12) for b in B1], "B at beta2": [_s(b, 12) for b in B2]})
+                                     "kappa*(beta1)": [significant(k, 12) for k in K1], "kappa*(beta2)": [significant(k, 12) for k in K2],
+                                     "B at beta1": [significant(b, 12) for b in B1], "B at beta2": [significant(b, 12) for b in B2]})
 
 
 # ------------------------------------------------------------------------------ Section IV.A

@@ -21,10 +21,10 @@ import torch
 
 from numerics.gauge import EXACT_MAX_K
 
-from .batched import TrainedBatch, decode, encode
 from ..streams import torch_stream
-from .tie import true_inference_error
+from .batched import TrainedBatch, decode, encode
 from .network import LOG_2PI
+from .tie import true_inference_error
 
 
 @dataclass(frozen=True)

@@ -21,12 +21,15 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from numerics.artifacts import versions
+from numerics.model import fig3_mixing
+
+from ..device import default_threads, device_record, pick_device, torch_dtype, torch_threads
 from . import data as data_module
 from .batched import ModelKey, TrainedBatch, decode, train_batched
-from ..device import default_threads, device_record, pick_device, torch_dtype, torch_threads, versions
 from .evaluate import evaluate
-from .protocol import Protocol
 from .network import Architecture
+from .protocol import Protocol
 
 QUANTITIES = ("elbo", "reconstruction", "kl", "objective", "tie", "tie_identity", "reconstruction_se")
 # parameters + gradient + two Adam moments, and activations: keep one batched program under this size
@@ -192,7 +195,7 @@ def _prepare_fig3(p: Protocol) -> _Prepared:
     if p.digit_energy is not None:
         digit = digit * np.sqrt(p.digit_energy / np.sum(digit ** 2))
     geometry = data_module.canvas_geometry(digit.shape[0], p.canvas_factor, p.units_per_digit)
-    A = data_module.fig3_mixing(p.mixing_diagonal, p.mixing_offset)
+    A = fig3_mixing(p.mixing_diagonal, p.mixing_offset)
     train, fresh = [], []
     for r in range(p.seeds):
         train.append(data_module.fig3_dataset(digit, p.examples, data_module.numpy_stream(p.seed, "data", r),
@@ -270,7 +273,8 @@ def _run(p: Protocol, prepared: _Prepared, progress: bool, device, threads, max_
 
 def _reference(p: Protocol, A: np.ndarray) -> dict:
     """The linear model's closed-form optimum (Section IV.B) for the same A, population averages."""
-    from numerics.optimum import spectrum, terms_at
+    from numerics.optimum import terms_at
+    from numerics.model import spectrum
     spec = spectrum(A)
     rows = [terms_at(spec, float(b)) for b in p.betas]
     out = {"description": "global optimum of the linear beta-VAE of Section IV.B for the same A "

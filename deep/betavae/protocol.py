@@ -192,9 +192,9 @@ class Protocol:
                   ("batch_size", self.batch_size, 1, 10_000_000), ("latents", self.latents, 1, 10),
                   ("mc_samples", self.mc_samples, 2, 1_000_000), ("digit", self.digit, 0, 9),
                   ("traversal_steps", self.traversal_steps, 2, 101)]
-        for flag, value, lo, hi in checks:
+        for name, value, lo, hi in checks:
             if not (isinstance(value, (int, np.integer)) and lo <= value <= hi):
-                raise ProtocolError(flag, f"must be an integer between {lo} and {hi}, got {value}")
+                raise ProtocolError(name, f"must be an integer between {lo} and {hi}, got {value}")
         if self.batch_size > self.examples:
             raise ProtocolError("batch_size", f"{self.batch_size} exceeds the {self.examples} examples")
         if not (math.isfinite(self.learning_rate) and self.learning_rate > 0):

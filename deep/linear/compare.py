@@ -59,8 +59,8 @@ import torch
 from numerics.model import Parameters, Terms
 from numerics.optimum import Optimum, closed_form_optimum, closed_form_terms
 
-from .network import DTYPE, exact_objective_flat, sample_data, sampled_objective, split
 from .metrics import TrainedQuantities, trained_quantities
+from .network import DTYPE, exact_objective_flat, sample_data, sampled_objective, split
 
 MC_Z_LIMIT = 6.0   # path (b) is "within Monte-Carlo error" when every z <= this (see the module docstring)
 MC_PREDICTION_FLOOR = 1e-8   # a predicted rms relative error below this counts as "not predicted"

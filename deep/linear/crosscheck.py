@@ -40,15 +40,14 @@ import torch
 from numerics.artifacts import jsonable, versions
 from numerics.model import parameter_count, spectrum
 
-from .betas import checked_betas, near_threshold, plan_betas, plan_sampled_betas
-from .plan import PATHS, CrosscheckPlan
-from .result import CrosscheckRecord, CrosscheckResult
 from ..device import pick_device, torch_threads
-from .gradient_check import gradient_check
-from ..levels import audit_level, crosscheck_command_plan
-from .network import DTYPE
+from .betas import checked_betas, near_threshold, plan_betas, plan_sampled_betas
 from .compare import MC_Z_LIMIT, compare, mc_prediction, monte_carlo_z, reference
+from .gradient_check import gradient_check
 from .metrics import trained_quantities
+from .network import DTYPE
+from .plan import PATHS, CrosscheckPlan, command_plan
+from .result import CrosscheckRecord, CrosscheckResult
 from .train import NEWTON_MAX_PARAMS, train_exact, train_sampled
 
 
@@ -75,17 +74,17 @@ def run_crosscheck(A, betas=None, seeds=None, *, paths=PATHS, quick: bool = Fals
 
     ``betas``: iterable of beta > 0, or None for the plan's (:func:`deep.linear.betas.default_betas` of A).
     ``seeds``: an int S (seeds ``seed .. seed + S - 1``) or an iterable of seeds; None: the plan's.
-    ``plan``: a :class:`CrosscheckPlan` (default :func:`deep.levels.crosscheck_command_plan` of ``quick``);
+    ``plan``: a :class:`CrosscheckPlan` (default :func:`deep.linear.plan.command_plan` of ``quick``);
     explicit ``betas`` / ``seeds`` / ``paths`` override it. Path (b) runs on ``plan.sampled_betas``
     (``"subset"``: :func:`deep.linear.betas.sampled_betas`; ``"all"``; every beta when ``betas`` is
     given) with the first ``plan.sampled_seeds`` seeds; ``sampled_steps`` overrides its number of Adam steps.
-    Raises ValueError on bad input. (``protocol``: the plan's former name, for verify/context.py; transitional.)
+    Raises ValueError on bad input.
     """
     t0 = time.perf_counter()
     A = np.asarray(A, dtype=float)
     if A.ndim != 2 or A.shape[1] > A.shape[0] or not np.all(np.isfinite(A)):
         raise ValueError(f"mixing matrix must be a finite N x k array with k <= N, got shape {A.shape}")
-    plan = plan if plan is not None else crosscheck_command_plan(quick)
+    plan = plan if plan is not None else command_plan(quick)
     paths = tuple(paths)
     if not paths or any(p not in PATHS for p in paths):
         raise ValueError(f"paths must be a non-empty subset of {PATHS}, got {paths}")
@@ -157,10 +156,3 @@ def _progress_bar(total: int, enabled: bool):
     from tqdm import tqdm
     return tqdm(total=total, desc="crosscheck", file=sys.stderr, leave=False,
                 disable=not (enabled and sys.stderr.isatty()))
-
-
-def audit_crosscheck(deep: bool = False, progress: bool = False) -> CrosscheckResult:
-    """The paper's problem (N = 128, k = 2) with the audit's plan (:func:`deep.levels.audit_level`)."""
-    from numerics.problems import paper_problem
-    return run_crosscheck(paper_problem().A, plan=audit_level(deep).crosscheck(), progress=progress)
-

@@ -73,3 +73,8 @@ def named_plan(name: str) -> CrosscheckPlan:
         return CrosscheckPlan(name="deep", seeds=(0, 1, 2, 3, 4), sampled_seeds=2, sampled_betas="all",
                               sampled=_adam(20000), mc_grad_samples=20000)
     raise ValueError(f"unknown crosscheck plan '{name}' ({', '.join(PLAN_NAMES)})")
+
+
+def command_plan(quick: bool = False) -> CrosscheckPlan:
+    """The ``crosscheck`` command's plan: ``quick`` with ``--quick``, else ``full``."""
+    return named_plan("quick" if quick else "full")

@@ -11,9 +11,9 @@ crosscheck
 """
 from __future__ import annotations
 
+from .compare import MC_Z_LIMIT
 from .plan import PATHS
 from .result import CrosscheckResult
-from .compare import MC_Z_LIMIT
 
 COLUMNS = (("d^2", ("dtd_eigenvalues",)), ("Sigma_z", ("sigma_z",)),
            ("zeros", ("w_sigma", "b_mu", "b_D", "dtd_offdiagonal")), ("recon", ("reconstruction",)),

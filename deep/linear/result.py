@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .plan import PATHS
 from .compare import QUANTITIES, Comparison
+from .plan import PATHS
 
 
 @dataclass(frozen=True)

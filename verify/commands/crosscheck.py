@@ -29,6 +29,8 @@ from .problem_options import (add_problem_arguments, print_problem_warnings, pro
 from .usage import UsageError, bounded_int, check_plot_option, plot_errors
 
 EXACT_TOL = 1e-6
+
+
 def configure(parser) -> None:
     parser.add_argument("--quick", action="store_true", help="the quick protocol (about a minute for the paper's problem)")
     parser.add_argument("--betas", metavar="B1,B2,...", help="comma-separated beta values (> 0); default: chosen "

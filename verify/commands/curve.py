@@ -14,6 +14,7 @@ from .problem_options import (add_problem_arguments, print_problem_warnings, pro
                               resolve_problem, warn_at_thresholds)
 from .usage import UsageError, check_plot_option, plot_errors
 
+
 def _beta_flag(args) -> str:
     return "--betas" if args.betas is not None else "--grid" if args.grid is not None else "--loggrid"
 

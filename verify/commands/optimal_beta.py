@@ -52,7 +52,8 @@ def _agree(a: str, b: str) -> bool:
 
 
 def run(args, invocation) -> int:
-    from numerics.optimal_beta import PrecisionError, optimal_beta
+    from numerics.optimal_beta import optimal_beta
+    from numerics.certify import PrecisionError
 
     try:
         digits = int(args.digits)

@@ -58,6 +58,8 @@ def problem_usage_message(err, flag: str) -> str:
     """
     if err.source == "matrix":
         return f"{flag}: mixing matrix: {err.problem}"
+    if err.source == "random" and "from a file" in err.problem:
+        return f"--random: {err.problem} (--mixing FILE)"
     return f"--{err.source}: {err.problem}"
 
 

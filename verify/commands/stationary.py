@@ -17,6 +17,7 @@ from .problem_options import (add_problem_arguments, print_problem_warnings, pro
                               problem_seeds, resolve_problem, warn_at_thresholds)
 from .usage import UsageError
 
+
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--beta", required=True, metavar="B", help="beta > 0")
     parser.add_argument("--starts", type=int, default=24, metavar="S",
@@ -29,8 +30,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args, invocation) -> int:
     import math
 
-    import numpy as np
-
+    from numerics.model import spectrum
     from numerics.stationary import BETA_RANGE, format_result, solve_stationary
 
     try:
@@ -56,26 +56,15 @@ def run(args, invocation) -> int:
     except ValueError as err:
         raise UsageError(f"{problem_flag(args)}: {' '.join(str(err).split())}") from None
     print_problem_warnings(problem, args)
-    warn_at_thresholds([beta], 1.0 + np.linalg.svd(problem.A, compute_uv=False) ** 2)
+    warn_at_thresholds([beta], spectrum(problem.A).collapse_thresholds)
     if not result.closed_form_found:
         print(f"warning: none of {result.n_starts} starts converged to the closed-form optimum (the best point "
               f"found is {result.best_gap:.3g} below its objective); raise --starts or change --solver-seed",
               file=sys.stderr)
     if args.json:
-        print(dumps({
-            "beta": result.beta, "N": result.N, "k": result.k, "closed_form_objective": result.closed_form_objective,
-            "closed_form_found": result.closed_form_found, "closed_form_is_best": result.closed_form_is_best,
-            "best_gap": result.best_gap, "kinds": result.kinds(), "n_starts": result.n_starts,
-            "n_converged": result.n_converged, "wall_time": result.wall_time,
-            "points": [{"objective": p.objective, "kind": p.kind, "grad_norm": p.grad_norm,
-                        "dtd_spectrum": list(p.dtd_spectrum), "is_closed_form": p.is_closed_form,
-                        "hessian": {"largest": p.hessian.largest, "smallest": p.hessian.smallest,
-                                    "positive": p.hessian.n_positive, "negative": p.hessian.n_negative,
-                                    "near_zero": p.hessian.n_near_zero, "symmetry": p.hessian.n_symmetry}}
-                       for p in result.points]},
-            invocation, seeds={**problem_seeds(args), "solver_starts": args.solver_seed},
-            precision={"solver": "float64 (scipy.optimize, Newton polish)", "closed_form": "float64 (numpy)"},
-            inputs=problem_input(problem)))
+        print(dumps(result.to_json(), invocation, seeds={**problem_seeds(args), "solver_starts": args.solver_seed},
+                    precision={"solver": "float64 (scipy.optimize, Newton polish)", "closed_form": "float64 (numpy)"},
+                    inputs=problem_input(problem)))
     else:
         print(problem.description)
         print(format_result(result))

@@ -146,7 +146,7 @@ class plot_errors:
 
     def __exit__(self, kind, exc, tb):
         if isinstance(exc, OSError):
-                    raise UsageError(f"--plot: cannot write '{self.path}': {exc.strerror or exc}") from None
+            raise UsageError(f"--plot: cannot write '{self.path}': {exc.strerror or exc}") from None
         return False
 
 
