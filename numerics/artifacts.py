@@ -149,9 +149,10 @@ def jsonable(obj, where: str = "$"):
         return {str(k): jsonable(v, f"{where}.{k}") for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
         return [jsonable(v, f"{where}[{i}]") for i, v in enumerate(obj)]
-    if isinstance(obj, Fraction):
+    if isinstance(obj, (Fraction, Path)):
         return str(obj)
-    return str(obj)
+    # anything else is a result type without a JSON view: a bug to fix where it is made, not text to guess at
+    raise TypeError(f"{type(obj).__name__} at {where} has no JSON form (give it to_json() or make it a dataclass)")
 
 
 def dumps(obj, indent: int | None = 1, ensure_ascii: bool = False) -> str:

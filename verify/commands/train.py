@@ -81,9 +81,17 @@ FLAG_OF_FIELD = {"seeds": "--seeds", "epochs": "--epochs", "seed": "--train-seed
 
 
 def _usage_error(err) -> UsageError:
-    """A deep.betavae.protocol.ProtocolError or deep.betavae.data.DataError as the usage error of the flag that set its field."""
+    """A deep.betavae.protocol.ProtocolError or deep.betavae.data.DataError as the usage error of the flag that set
+    its field."""
     flag = FLAG_OF_FIELD.get(err.field, f"protocol field {err.field}")
     return UsageError(f"{flag}: {err.problem}")
+
+
+def _integer(flag: str, text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise UsageError(f"{flag}: expected an integer, got '{text}'") from None
 
 
 def build_protocol(args):
@@ -93,12 +101,12 @@ def build_protocol(args):
 
     base = train_level(args.quick).figure("fig3" if args.fig3 else "fig2")
     changes = {}
-    for name, attr, lo, hi in (("seeds", "seeds", 1, 100_000), ("epochs", "epochs", 1, 1_000_000),
-                               ("seed", "train_seed", 0, 2 ** 63 - 1), ("latents", "latents", 1, 10),
-                               ("batch_size", "batch_size", 1, 10_000_000), ("mc_samples", "mc_samples", 2, 1_000_000)):
+    # integers are parsed here; their ranges are the protocol's (Protocol.validated), reported under the flag
+    for name, attr in (("seeds", "seeds"), ("epochs", "epochs"), ("seed", "train_seed"), ("latents", "latents"),
+                       ("batch_size", "batch_size"), ("mc_samples", "mc_samples")):
         text = getattr(args, attr)
         if text is not None:
-            changes[name] = bounded_int(FLAG_OF_FIELD[name], text, lo, hi)
+            changes[name] = _integer(FLAG_OF_FIELD[name], text)
     if args.betas is not None:
         changes["betas"] = parse_betas(args.betas)
     if args.fig3 and changes.get("latents", 2) != 2:
