@@ -7,7 +7,8 @@ imports neither SymPy nor torch. Everything in a record except ``wall_time_secon
 runs with the same arguments and seeds give identical records apart from that one field (and identical numbers).
 
 **One JSON convention.** Results are typed (dataclasses); :func:`jsonable` turns any of them (and numpy arrays and
-scalars, tuples, fractions) into plain data with the one NaN policy: JSON has no infinities, so ``inf`` is written
+scalars, tuples, fractions) into plain data: a type's ``to_json()`` where it has one (its one deliberate view),
+else its fields; with the one NaN policy: JSON has no infinities, so ``inf`` is written
 as the string ``"inf"`` (a collapsed unit's threshold derivative, a solver gap when nothing was found); a NaN is never
 written: it means a computation went wrong, and :class:`NaNInOutput` says where.
 
@@ -135,6 +136,8 @@ def jsonable(obj, where: str = "$"):
     import math
     from fractions import Fraction
 
+    if callable(getattr(obj, "to_json", None)) and not isinstance(obj, type):   # a type's one deliberate view
+        return jsonable(obj.to_json(), where)
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         return {f.name: jsonable(getattr(obj, f.name), f"{where}.{f.name}") for f in dataclasses.fields(obj)}
     if hasattr(obj, "tolist") and hasattr(obj, "dtype"):          # numpy arrays and scalars, without importing numpy

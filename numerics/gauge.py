@@ -81,9 +81,10 @@ class Alignment:
         return signed_permutation_matrix(self.permutation, self.signs).T
 
     def to_json(self) -> dict:
-        """The view the trained networks' results record (cost and ties left out, ``exact`` spelled out)."""
-        return {"permutation": list(self.permutation), "signs": list(self.signs), "method": self.method,
-                "exact": self.is_exact, "evaluated": self.evaluated, "how": self.how}
+        """Every field, with ``exact`` spelled out (the one JSON form of an alignment, theory's and networks')."""
+        return {"permutation": list(self.permutation), "signs": list(self.signs), "cost": self.cost,
+                "method": self.method, "exact": self.is_exact, "evaluated": self.evaluated, "how": self.how,
+                "tied_permutations": [list(p) for p in self.tied_permutations], "unique": self.unique}
 
 
 # ------------------------------------------------------------------------------ the relabelling cost

@@ -128,9 +128,10 @@ def test_optimal_beta_command_agrees_with_a_float_minimisation(capsys):
     assert float(d["beta_star"]) == pytest.approx(r.x, rel=1e-7)      # a float argmin is good to ~8 digits
     assert float(d["tie_star"]) == pytest.approx(r.fun, rel=1e-12)
     assert len(d["beta_star"].replace(".", "").lstrip("0")) == 20
-    # the alignment is numerics.gauge's one type, by field; the overlaps and collapsed units describe the optimum
-    assert set(d["alignment"]) == {"permutation", "signs", "cost", "method", "evaluated", "how", "tied_permutations",
-                                   "unique"}
+    # the alignment is numerics.gauge's one type in its one JSON form; the overlaps and collapsed units describe the
+    # optimum
+    assert set(d["alignment"]) == {"permutation", "signs", "cost", "method", "exact", "evaluated", "how",
+                                   "tied_permutations", "unique"}
     assert d["alignment"]["unique"] is False and d["alignment"]["permutation"] in d["alignment"]["tied_permutations"]
     assert d["overlaps"] == ["0.707106781187"] * 2 and d["collapsed_units"] == [] and d["active_units"] == [0, 1]
 

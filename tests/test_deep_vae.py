@@ -164,7 +164,7 @@ def test_same_seed_same_numbers_other_seed_other_numbers():
     for q in experiments.QUANTITIES:
         np.testing.assert_array_equal(getattr(a, q), getattr(b, q))
     assert not np.allclose(a.tie, c.tie)
-    assert a.tie.shape == (2, 3) and a.alignment[0][0]["exact"]
+    assert a.tie.shape == (2, 3) and a.alignment[0][0].is_exact
     # a model's numbers do not depend on the other models of the run (fewer betas, fewer seeds)
     d = experiments.run_fig2(TINY.with_changes(betas=(1.0,), seeds=1), threads=1)
     np.testing.assert_allclose(d.tie[0, 0], a.tie[0, 1], rtol=1e-5)
@@ -307,7 +307,7 @@ def test_fig3_run_small():
     result = experiments.run_fig3(p, threads=1)
     assert result.tie.shape == (1, 2) and result.traversal.shape == (2, 2, 3, 16, 16)
     assert list(result.traversal_betas) == [0.5, 2.0]
-    assert result.alignment[0][0]["method"] == "exact"
+    assert result.alignment[0][0].method == "exact"
 
 
 # --------------------------------------------------------------------------------- the pipeline

@@ -181,7 +181,7 @@ def _tie_optimum(ctx, which: str, where: str, statistic: str = "mean"):
 
 
 def _alignment_note(result) -> str:
-    flags = [a.get("exact", True) for row in getattr(result, "alignment", ()) for a in row if isinstance(a, dict)]
+    flags = [a.is_exact for row in getattr(result, "alignment", ()) for a in row]
     if flags and all(flags):
         return "exact: minimum over every signed permutation of the latents"
     if flags:

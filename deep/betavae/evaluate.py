@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from numerics.gauge import EXACT_MAX_K
+from numerics.gauge import EXACT_MAX_K, Alignment
 
 from ..streams import torch_stream
 from .batched import TrainedBatch, decode, encode
@@ -40,7 +40,7 @@ class ModelTerms:
     objective: float
     tie: float
     tie_identity: float
-    alignment: dict
+    alignment: Alignment
 
 
 @dataclass(frozen=True)
@@ -106,5 +106,5 @@ def evaluate(trained: TrainedBatch, inputs: np.ndarray, observed: np.ndarray, A:
         out.append(ModelTerms(beta=model.beta, replicate=model.replicate, reconstruction=float(recon[m]),
                               reconstruction_se=float(recon_se[m]), kl=kl, elbo=float(recon[m]) - kl,
                               objective=float(recon[m]) - model.beta * kl, tie=tie.tie,
-                              tie_identity=tie.tie_identity, alignment=tie.alignment.to_json()))
+                              tie_identity=tie.tie_identity, alignment=tie.alignment))
     return out

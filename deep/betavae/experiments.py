@@ -51,7 +51,7 @@ class Fig2Result:
     tie_identity: np.ndarray
     reconstruction_se: np.ndarray
     final_loss: np.ndarray
-    alignment: tuple
+    alignment: tuple                 # (realisation, beta) -> numerics.gauge.Alignment of its TIE
     reference: dict
     images: str
     wall_time: float
@@ -80,7 +80,7 @@ class Fig2Result:
                 row = {"beta": float(beta), "seed": int(seed)}
                 row.update({q: float(getattr(self, q)[i, j]) for q in QUANTITIES})
                 row["final_loss"] = float(self.final_loss[i, j])
-                row["alignment"] = self.alignment[i][j]
+                row["alignment"] = self.alignment[i][j].to_json()
                 out.append(row)
         return out
 
@@ -154,7 +154,7 @@ def curve_shape(betas, arrays: dict, alignment=()) -> dict:
                   "realisations_interior": int(sum(0 < i < len(betas) - 1 for i in per))}
     out["elbo"]["best_is_beta_1"] = bool(out["elbo"]["argbest_beta"] == 1.0)
     out["tie"]["non_monotone"] = bool(out["tie"]["interior"])
-    flags = [a.get("exact", True) for row in alignment for a in row]
+    flags = [a.is_exact for row in alignment for a in row]
     out["alignment_exact"] = bool(all(flags)) if flags else None
     return out
 

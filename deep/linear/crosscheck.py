@@ -123,8 +123,7 @@ def run_crosscheck(A, betas=None, seeds=None, *, paths=PATHS, quick: bool = Fals
                 path=path, beta=beta, seed=s, comparisons=comps,
                 max_relative_error=max(c.relative_error for c in comps.values()), optimiser=run.optimiser_record(),
                 monte_carlo=monte,
-                alignment={"permutation": list(quantities.alignment.permutation),
-                           "signs": list(quantities.alignment.signs), "method": quantities.alignment.method},
+                alignment=quantities.alignment,
                 wall_time=time.perf_counter() - t1))
             bar.update(1)
         bar.close()

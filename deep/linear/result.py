@@ -10,7 +10,9 @@ document as plain data; :func:`numerics.artifacts.dumps` writes it (an infinite 
 >>> from deep.linear.compare import QUANTITIES, Comparison
 >>> exact = {q: Comparison(1.0, 1.0, 0.0) for q in QUANTITIES}
 >>> work = {"lbfgs_iterations": 40, "newton_steps": 3, "escapes": 0, "kind": "maximum"}
->>> rec = CrosscheckRecord("exact", 2.0, 0, exact, 0.0, work, monte_carlo=None, alignment={}, wall_time=0.1)
+>>> from numerics.gauge import Alignment
+>>> identity = Alignment((0, 1), (1, 1), cost=0.0, method="exact", evaluated=8, how="all 8 signed permutations")
+>>> rec = CrosscheckRecord("exact", 2.0, 0, exact, 0.0, work, monte_carlo=None, alignment=identity, wall_time=0.1)
 >>> doc = CrosscheckResult(0.0, (rec,), gradient_check={}, protocol={"name": "example"}, wall_time=0.1).to_json()
 >>> doc["sampled_max_relative_error"], doc["per_beta"][0]["iterations"]
 (None, [{'seed': 0, 'lbfgs': 40, 'newton': 3, 'escapes': 0, 'kind': 'maximum'}])
@@ -18,6 +20,8 @@ document as plain data; :func:`numerics.artifacts.dumps` writes it (an infinite 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+from numerics.gauge import Alignment
 
 import numpy as np
 
@@ -36,7 +40,7 @@ class CrosscheckRecord:
     max_relative_error: float
     optimiser: dict              # iterations, stopping, Hessian test (a); steps, samples (b)
     monte_carlo: dict | None     # path (b): predicted rms relative error per quantity and z = observed / predicted
-    alignment: dict              # the signed permutation that minimised TIE
+    alignment: Alignment         # the signed permutation that minimised TIE
     wall_time: float
 
     def iterations(self) -> dict:
@@ -51,7 +55,8 @@ class CrosscheckRecord:
         return {"path": self.path, "beta": self.beta, "seed": self.seed, "max_relative_error": self.max_relative_error,
                 "quantities": {k: {"trained": c.trained, "closed_form": c.closed_form,
                                    "relative_error": c.relative_error} for k, c in self.comparisons.items()},
-                "optimiser": self.optimiser, "monte_carlo": self.monte_carlo, "alignment": self.alignment,
+                "optimiser": self.optimiser, "monte_carlo": self.monte_carlo,
+                "alignment": self.alignment.to_json(),
                 "wall_time": self.wall_time}
 
 
