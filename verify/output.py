@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from numerics.artifacts import dumps as artifacts_dumps
+from numerics.artifacts import dumps
 from numerics.artifacts import record
 
 
@@ -42,9 +42,9 @@ def with_provenance(doc, invocation: Invocation, *, seeds: dict, precision: dict
     return {**doc, "provenance": stamp}
 
 
-def dumps(doc, invocation: Invocation, *, seeds: dict, precision: dict, indent: int = 1,
-          inputs: dict | None = None) -> str:
+def command_json(doc, invocation: Invocation, *, seeds: dict, precision: dict, indent: int = 1,
+                 inputs: dict | None = None) -> str:
     """The strict JSON text of ``doc`` with the provenance of ``invocation``."""
     # printed on stdout, whose encoding is the user's: ASCII escapes are safe everywhere
-    return artifacts_dumps(with_provenance(doc, invocation, seeds=seeds, precision=precision, inputs=inputs),
-                           indent=indent, ensure_ascii=True)
+    return dumps(with_provenance(doc, invocation, seeds=seeds, precision=precision, inputs=inputs),
+                 indent=indent, ensure_ascii=True)

@@ -69,7 +69,7 @@ QUANTITIES = ("dtd_eigenvalues", "sigma_z", "w_sigma", "b_mu", "b_D", "dtd_offdi
 
 
 @dataclass(frozen=True)
-class Comparison:
+class QuantityComparison:
     trained: float | tuple
     closed_form: float | tuple
     relative_error: float
@@ -98,7 +98,7 @@ def _vector(x):
     return tuple(float(v) for v in np.asarray(x).ravel())
 
 
-def compare(t: TrainedQuantities, ref: Reference) -> dict[str, Comparison]:
+def compare(t: TrainedQuantities, ref: Reference) -> dict[str, QuantityComparison]:
     """Every quantity of :data:`QUANTITIES`: trained, closed form, relative error."""
     o = ref.optimum
     pairs = {
@@ -111,7 +111,7 @@ def compare(t: TrainedQuantities, ref: Reference) -> dict[str, Comparison]:
     }
     for name in SCALARS:
         pairs[name] = (float(getattr(t.terms, name)), float(getattr(ref.terms, name)))
-    return {name: Comparison(tr, cf, relative_error(tr, cf)) for name, (tr, cf) in pairs.items()}
+    return {name: QuantityComparison(tr, cf, relative_error(tr, cf)) for name, (tr, cf) in pairs.items()}
 
 
 @dataclass(frozen=True)
@@ -176,7 +176,7 @@ def mc_prediction(A, beta: float, samples: int, *, grad_samples: int = 20000, dr
                         draws=draws)
 
 
-def monte_carlo_z(comparisons: dict[str, Comparison], prediction: McPrediction) -> dict:
+def monte_carlo_z(comparisons: dict[str, QuantityComparison], prediction: McPrediction) -> dict:
     """z = observed / predicted rms relative error per quantity, and whether every z <= :data:`MC_Z_LIMIT`.
 
     Where the first-order prediction vanishes (below :data:`MC_PREDICTION_FLOOR`) there is no z.

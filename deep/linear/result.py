@@ -7,8 +7,8 @@ Monte-Carlo noise and is reported per beta (:meth:`CrosscheckResult.per_beta`). 
 not run has no error (None, null in the JSON). :meth:`CrosscheckResult.to_json` is the ``crosscheck --json``
 document as plain data; :func:`numerics.artifacts.dumps` writes it (an infinite error as "inf", never NaN).
 
->>> from deep.linear.compare import QUANTITIES, Comparison
->>> exact = {q: Comparison(1.0, 1.0, 0.0) for q in QUANTITIES}
+>>> from deep.linear.compare import QUANTITIES, QuantityComparison
+>>> exact = {q: QuantityComparison(1.0, 1.0, 0.0) for q in QUANTITIES}
 >>> work = {"lbfgs_iterations": 40, "newton_steps": 3, "escapes": 0, "kind": "maximum"}
 >>> from numerics.gauge import Alignment
 >>> identity = Alignment((0, 1), (1, 1), cost=0.0, method="exact", evaluated=8, how="all 8 signed permutations")
@@ -25,7 +25,7 @@ from numerics.gauge import Alignment
 
 import numpy as np
 
-from .compare import QUANTITIES, Comparison
+from .compare import QUANTITIES, QuantityComparison
 from .plan import PATHS
 
 
@@ -36,7 +36,7 @@ class CrosscheckRecord:
     path: str
     beta: float
     seed: int
-    comparisons: dict[str, Comparison]       # quantity -> trained, closed form, relative error
+    comparisons: dict[str, QuantityComparison]       # quantity -> trained, closed form, relative error
     max_relative_error: float
     optimiser: dict              # iterations, stopping, Hessian test (a); steps, samples (b)
     monte_carlo: dict | None     # path (b): predicted rms relative error per quantity and z = observed / predicted

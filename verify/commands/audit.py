@@ -108,7 +108,7 @@ def _run_into(args, invocation, only, tmp: Path, out: Path) -> int:
     from ..derivation import DERIVATION_PRECISION, DerivationJob, derivation_seeds
     from numerics import artifacts
 
-    from ..output import dumps
+    from ..output import command_json
 
     command = invocation.command
     derivation_dir = tmp / "derivation"
@@ -128,7 +128,7 @@ def _run_into(args, invocation, only, tmp: Path, out: Path) -> int:
     derivation_files = sorted(p.name for p in derivation_dir.glob("*") if p.suffix in (".tex", ".pdf", ".json"))
     ledger_rows = _equation_ledger(ctx)
     if ledger_rows is not None:
-        (tmp / "equations.json").write_text(dumps(ledger_rows, invocation, seeds=derivation_seeds(),
+        (tmp / "equations.json").write_text(command_json(ledger_rows, invocation, seeds=derivation_seeds(),
                                                   precision=DERIVATION_PRECISION) + "\n", encoding="utf-8")
     (tmp / "claims.json").write_text(report.claims_json(result), encoding="utf-8")
     (tmp / "run.json").write_text(artifacts.dumps(report.run_record(result)) + "\n", encoding="utf-8")

@@ -55,7 +55,7 @@ def run(args, invocation) -> int:
     from numerics.curve import parse_betas
 
     from .. import __version__
-    from ..output import dumps
+    from ..output import command_json
 
     betas = None
     if args.betas is not None:
@@ -111,7 +111,7 @@ def run(args, invocation) -> int:
         doc["ok"] = ok
         doc["exact_tolerance"] = EXACT_TOL
         training = [int(x) for x in result.environment.get("seeds", [])]
-        print(dumps(doc, invocation, seeds={**problem_seeds(args), "training": training,
+        print(command_json(doc, invocation, seeds={**problem_seeds(args), "training": training,
                                 "gradient_check_points": training[0] if training else None},
                     precision={"training": "torch float64", "closed_form": "float64 (numpy)"},
                     inputs=problem_input(problem)))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..output import dumps
+from ..output import command_json
 from .problem_options import (add_problem_arguments, print_problem_warnings, problem_input, problem_seeds,
                               resolve_problem, warn_at_thresholds)
 from .usage import UsageError, check_plot_option, plot_errors
@@ -54,7 +54,7 @@ def run(args, invocation) -> int:
         with plot_errors(args.plot):
             plot_curve(curve, args.plot, title=f"{problem.description}")
     if args.json:
-        print(dumps(records, invocation, seeds=problem_seeds(args), precision={"closed_form": "float64 (numpy)"},
+        print(command_json(records, invocation, seeds=problem_seeds(args), precision={"closed_form": "float64 (numpy)"},
                     inputs=problem_input(problem)))
     else:
         print(f"{problem.description}; collapse thresholds beta = "

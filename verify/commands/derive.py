@@ -28,7 +28,7 @@ def run(args, invocation) -> int:
     from derivations.latex import ERRATA_NAME, PDF_NAME, TEX_NAME
 
     from ..derivation import DERIVATION_PRECISION, derivation_seeds, format_summary, write_derivation
-    from ..output import dumps
+    from ..output import command_json
 
     if args.out is None:
         raise UsageError("--out: required")
@@ -43,7 +43,7 @@ def run(args, invocation) -> int:
     except OSError as exc:     # the permission check passed, the file system refused (read-only, /sys, quota)
         raise UsageError(f"--out: cannot write into '{out}': {exc.strerror or exc}") from None
     if args.json:
-        print(dumps(summary, invocation, seeds=derivation_seeds(), precision=DERIVATION_PRECISION, indent=2))
+        print(command_json(summary, invocation, seeds=derivation_seeds(), precision=DERIVATION_PRECISION, indent=2))
     else:
         print(format_summary(summary))
     failing = summary["steps"]["failing"]

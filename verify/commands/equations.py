@@ -18,10 +18,10 @@ def run(args, invocation) -> int:
 
     from ..derivation import DERIVATION_PRECISION, derivation_seeds
     from ..equations import format_table, ledger
-    from ..output import dumps
+    from ..output import command_json
     rows = ledger(load_or_build())
     if args.json:
-        print(dumps(rows, invocation, seeds=derivation_seeds(), precision=DERIVATION_PRECISION))
+        print(command_json(rows, invocation, seeds=derivation_seeds(), precision=DERIVATION_PRECISION))
     else:
         print(format_table(rows))
     return 0

@@ -13,7 +13,7 @@ import warnings
 
 from numerics.artifacts import jsonable
 
-from ..output import dumps
+from ..output import command_json
 from .problem_options import (add_problem_arguments, print_problem_warnings, problem_flag, problem_input,
                               problem_seeds, resolve_problem)
 from .usage import UsageError
@@ -87,7 +87,7 @@ def run(args, invocation) -> int:
     doc = jsonable(result)
     doc["exact"] = exact if exact is not None else {"skipped": why}
     if args.json:
-        print(dumps(doc, invocation, seeds=problem_seeds(args), precision={
+        print(command_json(doc, invocation, seeds=problem_seeds(args), precision={
             "digits_requested": digits, "digits_confirmed": result.confirmed_digits,
             "mpmath_working_dps": list(result.working_dps), "mpmath_precision_bits": list(result.precision_bits),
             "input": "exact rationals" if problem.exact is not None else

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..output import dumps
+from ..output import command_json
 from .problem_options import (add_problem_arguments, print_problem_warnings, problem_flag, problem_input,
                               problem_seeds, resolve_problem, warn_at_thresholds)
 from .usage import UsageError
@@ -62,7 +62,7 @@ def run(args, invocation) -> int:
               f"found is {result.best_gap:.3g} below its objective); raise --starts or change --solver-seed",
               file=sys.stderr)
     if args.json:
-        print(dumps(result.to_json(), invocation, seeds={**problem_seeds(args), "solver_starts": args.solver_seed},
+        print(command_json(result.to_json(), invocation, seeds={**problem_seeds(args), "solver_starts": args.solver_seed},
                     precision={"solver": "float64 (scipy.optimize, Newton polish)", "closed_form": "float64 (numpy)"},
                     inputs=problem_input(problem)))
     else:

@@ -216,7 +216,7 @@ def run(args, invocation) -> int:
     from deep.betavae.experiments import run_fig2, run_fig3
     from deep.betavae.plots import plot_fig2, plot_fig3
 
-    from ..output import dumps
+    from ..output import command_json
 
     protocol = build_protocol(args)
     device, threads = _check_inputs(args, protocol)
@@ -233,7 +233,7 @@ def run(args, invocation) -> int:
         if args.plot is not None:
             doc["plot"] = args.plot
         p = result.protocol
-        print(dumps(doc, invocation, seeds={
+        print(command_json(doc, invocation, seeds={
             "base_seed": p["seed"], "realisations": [int(x) for x in result.seeds],
             "streams": "data, initial weights, mini-batch order, reparameterisation and evaluation noise: one numpy "
                        "SeedSequence per (base seed, purpose, realisation, beta index); see deep/streams.py"},
