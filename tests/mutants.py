@@ -147,7 +147,7 @@ MUTANTS = [
                       "(-1.8e-15, reached at beta = 1); at beta >= lambda_max (every unit collapsed) every unit term, "
                       "hence the sum, is exactly 0.0. Where it is negative abs() gives ~1e-15 and max(., 0) gives 0. "
                       "Every consumer compares MIE with a tolerance >= 1e-10 or only away from those points "
-                      "(checks_tractable's 'inside' excludes them); the one exact comparison, "
+                      "(checks_fig1's 'inside' excludes them); the one exact comparison, "
                       "tests/test_degenerate_inputs.py's mie == 0.0, is at beta >= 1e8, where both versions give "
                       "exactly 0.0. So no verdict or tested value can differ."),
     # ------------------------------------------------------------------ generated code
@@ -243,10 +243,10 @@ MUTANTS = [
        "the support step 'solver's best point = closed form' can no longer fail",
        [f"{KILLED}::test_solver_support_step_rejects_a_disagreeing_solver"]),
     # ------------------------------------------------------------------ verdict logic
-    _m("loglik-hunt-beta-ge-1", VERDICT, "verify/checks_tractable.py",
-       "h = hunt(S.beta_pairs(-3, 5), lambda bb: _loglik_nonincreasing(A, *bb), max_examples=CHEAP)\n"
+    _m("loglik-hunt-beta-ge-1", VERDICT, "verify/checks_fig1.py",
+       "h = hunt(S.beta_pairs(-3, 5), lambda bb: loglik_nonincreasing(A, *bb), max_examples=CHEAP)\n"
        "    ll = beta_curve",
-       "h = hunt(S.beta_pairs(0, 5), lambda bb: _loglik_nonincreasing(A, *bb), max_examples=CHEAP)\n"
+       "h = hunt(S.beta_pairs(0, 5), lambda bb: loglik_nonincreasing(A, *bb), max_examples=CHEAP)\n"
        "    ll = beta_curve",
        "the log-likelihood hunt restricted to beta >= 1 (fig1-loglik-decreasing refuted -> confirmed)",
        [f"{KILLED}::test_loglik_claim_is_refuted_because_loglik_rises_below_one",
@@ -271,7 +271,7 @@ MUTANTS = [
        "if beta_dependent and False:",
        "a beta-dependent dropped constant no longer qualifies the verdict (eq21, eq40 qualified -> confirmed)",
        [f"{KILLED}::test_a_beta_dependent_dropped_constant_qualifies_the_verdict", claim("eq21")]),
-    _m("verdict-monotone-branch", VERDICT, "verify/checks_tractable.py",
+    _m("verdict-monotone-branch", VERDICT, "verify/checks_fig1.py",
        "    if h.found:\n        return refuted(f\"{label} increases somewhere\"",
        "    if not h.found:\n        return refuted(f\"{label} increases somewhere\"",
        "Fig. 1C/1D: refuted exactly when no increase was found",

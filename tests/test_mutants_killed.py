@@ -205,7 +205,7 @@ def test_loglik_claim_is_refuted_because_loglik_rises_below_one():
     """'Data log-likelihood is monotonically decreasing with beta': by the dense route it rises from beta = 0.5
     to 1 on the paper's problem, so the audit must refute the claim."""
     from numerics.problems import paper_problem
-    from verify.checks_tractable import check_fig1_loglik
+    from verify.checks_fig1 import check_fig1_loglik
     from verify.context import AuditContext
     A = paper_problem().A
     rises = _dense_loglik_at_optimum(A, 0.5) < _dense_loglik_at_optimum(A, 1.0)
@@ -395,7 +395,7 @@ def test_every_representative_tie_by_direct_kl():
     best-aligned 20.968 and dominant unit flipped 114.64 at beta = 0.1) come out."""
     from numerics.optimum import closed_form_optimum
     from numerics.problems import paper_problem
-    from verify.checks_tractable import representative_ties
+    from verify.checks_fig1 import representative_ties
     A = paper_problem().A
     betas = np.array([0.1, 1.0, 30.0])
     reps = representative_ties(A, betas)

@@ -3,7 +3,7 @@ deliberately broken identity that the route's own deciding function must reject.
 
 Routes: the 50-digit derivative identities of Propositions 1-3 (``verify.properties``), eq. (21) as
 printed (its dropped beta-dependent constant), the errata comparison logic (``derivations.errata``), and
-the log-likelihood hunt of Fig. 1 / Section III (``verify.checks_tractable``).
+the log-likelihood hunt of Fig. 1 / Section III (``verify.checks_fig1``, ``verify.checks_tractable``).
 
 Independent routes used here: the paper problem's spectrum worked out by hand (A^T A = [[131, 130],
 [130, 131]] / 4, so lambda = 1 + a = 66.25 and 1.25), the optimum's per-unit closed form written out by
@@ -21,6 +21,7 @@ from derivations import errata as E
 from derivations import printed as PR
 from derivations.comparison import Comparison
 from verify import checks_propositions as C
+from verify import checks_fig1 as F
 from verify import checks_tractable as T
 from verify import properties as P
 from verify.context import AuditContext
@@ -416,14 +417,14 @@ def test_loglik_of_the_audit_route_matches_hand_and_dense_evaluations(beta):
 
 def test_loglik_increases_from_0_9_to_1_and_the_audit_property_says_so():
     assert hand_loglik(0.9) < hand_loglik(1.0) and dense_loglik(paper_A(), 0.9) < dense_loglik(paper_A(), 1.0)
-    r = T._loglik_nonincreasing(paper_A(), 0.9, 1.0)
+    r = F.loglik_nonincreasing(paper_A(), 0.9, 1.0)
     assert not r.holds
     assert r.detail["loglik(beta1)"] == pytest.approx(hand_loglik(0.9), rel=1e-12)
 
 
 def test_loglik_hunt_finds_the_increase_below_beta_1():
     """The hunt must range below beta = 1: restricted to beta >= 1 it would find no increase."""
-    o = T.check_fig1_loglik(AuditContext())
+    o = F.check_fig1_loglik(AuditContext())
     assert o.verdict == "refuted"
     b1, b2 = o.counterexample["instance"]["beta1"], o.counterexample["instance"]["beta2"]
     assert b1 < b2 and b1 < 1

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from . import checks_deep as deep
+from . import checks_fig1 as fig1
 from . import checks_propositions as props
 from . import checks_protocol as protocol
 from . import checks_tractable as tract
@@ -94,17 +95,17 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("sec4b-trained-linear", "IV.B", "As an example, we numerically solve eq. (23) for N = 128, k = 2, "
           "Aij = ½(1 + δij), and use the optimal network parameters to calculate ELBO and inference errors.",
           deep.check_trained_linear, "trained", needs={CROSSCHECK}),
-    Claim("fig1-elbo-max-at-1", "IV.B, Fig. 1A", "We see that ELBO is maximized at β = 1.", tract.check_fig1_elbo, "figure"),
+    Claim("fig1-elbo-max-at-1", "IV.B, Fig. 1A", "We see that ELBO is maximized at β = 1.", fig1.check_fig1_elbo, "figure"),
     Claim("fig1-mie-finite-optimum", "IV.B, Fig. 1B", "The inference error [MIE] is not monotonically decreasing and has "
-          "a minimum at some β.", tract.check_fig1_mie, "figure"),
+          "a minimum at some β.", fig1.check_fig1_mie, "figure"),
     Claim("fig1-tie-finite-optimum", "IV.B, Fig. 1B", "The inference error [TIE] is not monotonically decreasing and has "
-          "a minimum at some β.", tract.check_fig1_tie, "figure"),
+          "a minimum at some β.", fig1.check_fig1_tie, "figure"),
     Claim("fig1-loglik-decreasing", "IV.B", "Also, data log-likelihood is monotonically decreasing with β (not shown).",
-          tract.check_fig1_loglik, "figure"),
+          fig1.check_fig1_loglik, "figure"),
     Claim("fig1-reconstruction-decreasing", "IV.B, Fig. 1C", "[The reconstruction objective is] monotonically "
-          "decreasing with β, confirming our propositions.", tract.check_fig1_reconstruction, "figure"),
+          "decreasing with β, confirming our propositions.", fig1.check_fig1_reconstruction, "figure"),
     Claim("fig1-kl-decreasing", "IV.B, Fig. 1D", "[The conditional independence loss is] monotonically decreasing with "
-          "β, confirming our propositions.", tract.check_fig1_kl, "figure"),
+          "β, confirming our propositions.", fig1.check_fig1_kl, "figure"),
     Claim("abstract-finite-optimal-beta", "Abstract, I", "This incompatibility leads to a non-monotonic inference "
           "performance in β-VAE with a finite optimal β.", tract.check_finite_optimal_beta, "analysis"),
     # ---- Appendix B: derivation details
