@@ -15,6 +15,12 @@ Verdicts (decided by :func:`derivations.errata.compare` from computed residuals,
 ``erratum``
     a genuine mismatch: ``corrected`` is the derived form, ``evidence`` holds the non-zero
     symbolic difference and a numeric counterexample.
+
+>>> import sympy as sp
+>>> x = sp.Symbol("x")
+>>> c = Comparison("42", "an example", "2x", "as printed", 2 * x, x, "erratum", "printed - derived = x at x = 1")
+>>> c.is_erratum, c.verdict in VERDICTS
+(True, True)
 """
 from __future__ import annotations
 
