@@ -1,5 +1,6 @@
 """The ``audit`` command: outputs, exit statuses, bad usage, atomic replacement of the report."""
 import json
+import multiprocessing
 import subprocess
 import sys
 from pathlib import Path
@@ -101,6 +102,24 @@ def test_a_crashing_check_gives_exit_1_and_the_others_are_reported(tmp_path, mon
     assert recs["prop4"]["verdict"] == "error" and "deliberate" in recs["prop4"]["error"]
     assert recs["appc-protocol"]["verdict"] == "refuted"
     assert "the check of prop4 crashed" in capsys.readouterr().err
+
+
+def test_an_audit_that_fails_midway_leaves_the_old_report_and_no_temporary_directory(tmp_path, monkeypatch,
+                                                                                   warm_document_cache):
+    """The derivation worker writes into the audit's temporary directory: it is waited for before that directory is
+    removed, so nothing is left behind (and the previous report stays whole)."""
+    out = tmp_path / "report"
+    assert main(["audit", "--out", str(out), "--only", "prop4"]) == 0
+    before = (out / "claims.json").read_text()
+
+    def fails(*args, **kwargs):
+        raise RuntimeError("interrupted")
+    monkeypatch.setattr(audit_module, "run_audit", fails)
+    with pytest.raises(RuntimeError, match="interrupted"):
+        main(["audit", "--out", str(out), "--only", "prop4"])
+    assert not multiprocessing.active_children()        # the worker finished before its directory was removed
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report"]
+    assert (out / "claims.json").read_text() == before
 
 
 def test_list_and_json(tmp_path, capsys, warm_document_cache):

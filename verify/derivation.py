@@ -126,6 +126,11 @@ class DerivationJob:
                 self._pool.shutdown()
         return self._run
 
+    def close(self) -> None:
+        """End the worker: wait for a running build to finish (its files go into the audit's directory), drop one
+        not yet started."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
     def document(self):
         run = self.wait()
         if run is not None:

@@ -102,17 +102,26 @@ def _equation_ledger(ctx):
 
 
 def _run_into(args, invocation, only, tmp: Path, out: Path) -> int:
+    from ..derivation import DerivationJob
+
+    derivation = DerivationJob(tmp / "derivation", invocation.command)
+    try:
+        return _audit_with(args, invocation, only, tmp, out, derivation)
+    finally:   # the worker writes into tmp: it must be done before tmp is swapped in or removed (even on Ctrl-C)
+        derivation.close()
+
+
+def _audit_with(args, invocation, only, tmp: Path, out: Path, derivation) -> int:
+    from numerics import artifacts
+
     from .. import report
     from ..audit import run_audit
     from ..context import AuditContext
-    from ..derivation import DERIVATION_PRECISION, DerivationJob, derivation_seeds
-    from numerics import artifacts
-
+    from ..derivation import DERIVATION_PRECISION, derivation_seeds
     from ..output import command_json
 
     command = invocation.command
     derivation_dir = tmp / "derivation"
-    derivation = DerivationJob(derivation_dir, command)
     ctx = AuditContext(figures_dir=tmp / "figures", deep=args.deep, progress=sys.stderr.isatty() and not args.json,
                        document_provider=derivation.document)
 
