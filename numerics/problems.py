@@ -20,17 +20,13 @@ from pathlib import Path
 
 import numpy as np
 
+from .input_error import InputError
 from .model import fig3_mixing, paper_mixing
 
 
-class ProblemError(ValueError):
-    """Invalid mixing-matrix input (one line). ``source`` says which input was wrong: ``random`` (the shape asked
-    for), ``seed``, ``mixing`` (the file) or ``matrix`` (the matrix itself, however it was chosen); the command that
-    passed the input names its own flag."""
-
-    def __init__(self, source: str, problem: str):
-        super().__init__(f"{source}: {problem}")
-        self.source, self.problem = source, problem
+class ProblemError(InputError):
+    """Invalid mixing-matrix input. ``field`` says which input was wrong: ``random`` (the shape asked for), ``seed``,
+    ``mixing`` (the file) or ``matrix`` (the matrix itself, however it was chosen)."""
 
 
 @dataclass(frozen=True)

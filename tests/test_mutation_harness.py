@@ -54,8 +54,8 @@ def test_plumbing_a_mutant_in_the_copy_is_what_gets_imported_and_restoring_gives
     copy = H.make_copy(files, tmp_path / "copy")
     expected = H.tree_hash(copy, files)
     assert expected == {f: h for f, h in H.tree_hash(ROOT, files).items()}
-    marker = {"id": "marker", "file": "numerics/problems.py", "original": "class ProblemError(ValueError):",
-              "replacement": 'MUTATION_MARKER = "copy"\n\n\nclass ProblemError(ValueError):'}
+    marker = {"id": "marker", "file": "numerics/problems.py", "original": "class ProblemError(InputError):",
+              "replacement": 'MUTATION_MARKER = "copy"\n\n\nclass ProblemError(InputError):'}
     original = H.apply(copy, marker)
     (tmp_path / "cache").mkdir()
     out = subprocess.run([sys.executable, "-c", "import numerics.problems as p; print(p.__file__, p.MUTATION_MARKER)"],

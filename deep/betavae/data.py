@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from numerics.input_error import InputError
 from numerics.model import fig3_mixing
 
 from ..streams import numpy_stream
@@ -38,12 +39,8 @@ __all__ = ["DataError", "DigitSet", "Dataset", "sklearn_digits", "load_mnist", "
            "place_on_canvas", "recover_coordinates", "fig3_dataset", "ground_truth_posterior", "numpy_stream"]
 
 
-class DataError(ValueError):
+class DataError(InputError):
     """Invalid image input: ``field`` names what was wrong (``mnist``: the IDX files; ``latents``: the class count)."""
-
-    def __init__(self, field: str, problem: str):
-        super().__init__(f"{field}: {problem}")
-        self.field, self.problem = field, problem
 
 
 @dataclass(frozen=True)

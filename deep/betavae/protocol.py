@@ -27,15 +27,12 @@ from dataclasses import asdict, dataclass, field, replace
 import numpy as np
 
 from numerics.gauge import EXACT_MAX_K
+from numerics.input_error import InputError
 from numerics.model import FIG3_DIAGONAL, FIG3_OFFSET
 
 
-class ProtocolError(ValueError):
-    """An invalid protocol: ``field`` names the protocol field (the command that set it adds its own flag)."""
-
-    def __init__(self, field: str, problem: str):
-        super().__init__(f"{field}: {problem}")
-        self.field, self.problem = field, problem
+class ProtocolError(InputError):
+    """An invalid protocol: ``field`` names the protocol field."""
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,7 @@ def resolve_problem(args):
 
 
 def problem_usage_message(err, flag: str) -> str:
-    """A numerics.problems.ProblemError as one usage line: its source's flag (``matrix``: ``flag``, the option that
+    """A numerics.problems.ProblemError as one usage line: its field's flag (``matrix``: ``flag``, the option that
     chose the matrix) and the problem.
 
     >>> from numerics.problems import ProblemError
@@ -56,11 +56,11 @@ def problem_usage_message(err, flag: str) -> str:
     >>> problem_usage_message(ProblemError("matrix", "contains NaN or infinite entries"), "--mixing")
     '--mixing: mixing matrix: contains NaN or infinite entries'
     """
-    if err.source == "matrix":
+    if err.field == "matrix":
         return f"{flag}: mixing matrix: {err.problem}"
-    if err.source == "random" and "from a file" in err.problem:
+    if err.field == "random" and "from a file" in err.problem:
         return f"--random: {err.problem} (--mixing FILE)"
-    return f"--{err.source}: {err.problem}"
+    return f"--{err.field}: {err.problem}"
 
 
 def print_problem_warnings(problem, args=None) -> None:
