@@ -1,0 +1,259 @@
+"""What the optimum needs of the data: the k largest eigenvalues of Sigma_x and the sum of the others.
+
+The closed-form optimum (:mod:`derivations.closed_form`, :mod:`derivations.general_model`) depends on the data only
+through the eigen-decomposition of Sigma_x: unit i of the optimum uses the i-th largest eigenvalue lambda_i (and its
+eigenvector, for the parameters themselves), and the N - k other eigenvalues enter only through their sum
+(``tail``). A :class:`DataSpectrum` holds exactly that, from any of the four inputs:
+
+* :meth:`DataSpectrum.from_mixing`: Sigma_x = A A^T + sigma_eta^2 I_N, from the k x k matrix A^T A (O(N k^2));
+  only here is there a ground truth (the sources s), so only here is TIE defined (``mixing``: the eigen-data of
+  A^T A / sigma_eta^2, the unit-noise gauge in which TIE has its unit closed form);
+* :meth:`DataSpectrum.from_covariance`: any N x N symmetric positive semi-definite matrix (a sample covariance):
+  the top-k eigenpairs only (LAPACK's subset driver) and a Cholesky test of semi-definiteness, O(N^3) once;
+* :meth:`DataSpectrum.from_spectrum`: the eigenvalues themselves (no eigenvectors: per-unit parameters only);
+* :meth:`DataSpectrum.from_samples`: the exact optimum for a finite training set of n draws of x = A s + eta. The
+  encoder's log-variance term makes the per-sample objective non-quadratic in x, but at the optimum W_sigma = 0
+  for any data distribution (Jensen: for a fixed mean log-variance, a constant one maximises the objective), and
+  the rest is quadratic with free biases: the finite-sample objective depends on the data only through their
+  mean and their covariance with the 1/n normalisation (not 1/(n - 1)), which is what is used here.
+
+>>> d = DataSpectrum.from_spectrum([0.5, 3.0, 2.0, 0.0], k=2)
+>>> d.lam.tolist(), d.tail, d.N, d.k, d.mixing is None
+([3.0, 2.0], 0.5, 4, 2, True)
+>>> import numpy as np
+>>> m = DataSpectrum.from_mixing(np.array([[2.0, 0.0], [0.0, 1.0], [0.0, 0.0]]), noise=0.5)
+>>> m.lam.tolist(), m.tail                     # a + sigma_eta^2, and the one noise direction
+([4.5, 1.5], 0.5)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .input_error import InputError
+from .model import Spectrum, as_mixing_matrix, canonical_signs, spectrum
+
+#: relative tolerance of the symmetry and semi-definiteness tests (a sample covariance computed in float64 is
+#: symmetric and semi-definite to ~1e-15 relative; 1e-9 leaves room for a matrix saved as text with 12 digits)
+REL_TOL = 1e-9
+#: eigenvalues of a --spectrum whose sum would overflow float64 arithmetic in the closed form (lambda / beta)
+MAX_EIGENVALUE = 1e150
+
+
+class DataError(InputError):
+    """Invalid data input; ``field`` is ``covariance``, ``spectrum``, ``latents`` or ``samples``."""
+
+
+@dataclass(frozen=True, eq=False)
+class DataSpectrum:
+    lam: np.ndarray                 # the k largest eigenvalues of Sigma_x, descending, >= 0
+    tail: float                     # the sum of the other N - k eigenvalues
+    N: int
+    k: int
+    vectors: np.ndarray | None = None   # N x k eigenvectors of lam (None when only the eigenvalues were given)
+    mixing: Spectrum | None = None      # eigen-data of A^T A / sigma_eta^2 (unit-noise gauge), for TIE
+    noise: float | None = None          # sigma_eta^2 where the data come from a mixing matrix
+    warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def has_truth(self) -> bool:
+        """Whether a ground-truth posterior of sources exists (only for a mixing matrix): TIE needs it."""
+        return self.mixing is not None
+
+    @property
+    def trace(self) -> float:
+        return float(np.sum(self.lam) + self.tail)
+
+    # ------------------------------------------------------------------------------------------ constructors
+    @classmethod
+    def from_mixing(cls, A, noise: float = 1.0) -> DataSpectrum:
+        """Sigma_x = A A^T + noise I_N for an N x k mixing matrix A (k <= N)."""
+        A = as_mixing_matrix(A)
+        N, k = A.shape
+        P, sigma, Qt = np.linalg.svd(A, full_matrices=False)
+        s = canonical_signs(Qt.T)
+        unit = spectrum(A / np.sqrt(noise))
+        return cls(lam=sigma ** 2 + noise, tail=(N - k) * noise, N=N, k=k, vectors=P * s, mixing=unit, noise=noise)
+
+    @classmethod
+    def from_spectrum(cls, values, k: int) -> DataSpectrum:
+        """The eigenvalues of Sigma_x (any order; N is their number)."""
+        lam = np.sort(_checked_values(values))[::-1]
+        N = lam.size
+        k = _checked_latents(k, N)
+        notes = _degeneracy_notes(lam, k)
+        return cls(lam=lam[:k].copy(), tail=float(np.sum(lam[k:])), N=N, k=k, warnings=notes)
+
+    @classmethod
+    def from_covariance(cls, S, k: int) -> DataSpectrum:
+        """An N x N symmetric positive semi-definite Sigma_x: its top-k eigenpairs, O(N^3) once.
+
+        ``S`` is consumed (overwritten) when it is a float64 array the caller hands over; pass a copy to keep it.
+        """
+        import scipy.linalg
+
+        S = np.asarray(S)
+        if S.dtype.kind not in "iuf":
+            raise DataError("covariance", f"holds {S.dtype} data, expected real numbers")
+        S = np.asarray(S, dtype=float)
+        if S.ndim != 2 or S.shape[0] != S.shape[1] or S.size == 0:
+            raise DataError("covariance", f"expected a non-empty square N x N matrix, got shape {S.shape}")
+        N = S.shape[0]
+        k = _checked_latents(k, N)
+        scale = _check_symmetric_finite(S)
+        if scale > MAX_EIGENVALUE:
+            raise DataError("covariance", f"entries too large (largest |S_ij| = {scale:.3g} > {MAX_EIGENVALUE:.0e}); "
+                            "rescale the data")
+        trace = float(np.trace(S))
+        # one eigenpair beyond the k-th (when there is one) tells whether the k-th is repeated across the cut
+        first = max(N - k - 1, 0)
+        lam, vectors = scipy.linalg.eigh(S, subset_by_index=[first, N - 1], check_finite=False)
+        _check_semidefinite(S, scale)        # in place: S is no longer needed
+        lam = np.clip(lam[::-1], 0.0, None)  # -1e-16 from rounding of a singular matrix: 0
+        vectors = vectors[:, ::-1][:, :k]
+        notes = _degeneracy_notes(lam, k)
+        lam = lam[:k].copy()
+        tail = max(trace - float(np.sum(lam)), 0.0) if N > k else 0.0
+        return cls(lam=lam, tail=tail, N=N, k=k, vectors=vectors * canonical_signs(vectors), warnings=notes)
+
+    @classmethod
+    def from_samples(cls, A, noise: float, samples: int, seed: int) -> DataSpectrum:
+        """The sample covariance (1/n, mean removed) of ``samples`` draws x = A s + eta, eta ~ N(0, noise I).
+
+        Never forms an N x N matrix: the eigenpairs come from the thin SVD of the centred n x N data matrix.
+        The draws use ``numpy.random.default_rng([seed, 1])`` (a stream separate from ``--random``'s, which
+        uses ``default_rng(seed)``). ``mixing`` is the truth's (for TIE against the true posterior).
+        """
+        A = as_mixing_matrix(A)
+        N, k = A.shape
+        if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or samples < 2:
+            raise DataError("samples", f"must be an integer >= 2, got {samples!r}")
+        if samples * max(N, k) > 250_000_000:
+            raise DataError("samples", f"{samples} draws of {N} dimensions exceed 2.5e8 numbers (1.9 GiB)")
+        rng = np.random.default_rng([seed, 1])
+        X = rng.standard_normal((samples, k)) @ A.T + np.sqrt(noise) * rng.standard_normal((samples, N))
+        X -= X.mean(axis=0)
+        _, sv, Vt = np.linalg.svd(X / np.sqrt(samples), full_matrices=False)
+        lam_all = sv ** 2                                     # min(n, N) eigenvalues; the others are 0
+        lam = np.zeros(k)
+        m = min(k, lam_all.size)
+        lam[:m] = lam_all[:m]
+        vectors = np.zeros((N, k))
+        vectors[:, :m] = Vt[:m].T
+        vectors = vectors * canonical_signs(vectors)
+        tail = float(np.sum(lam_all[k:]))
+        truth = spectrum(A / np.sqrt(noise))
+        notes = _degeneracy_notes(np.concatenate([lam, lam_all[k:k + 1]]), k)
+        return cls(lam=lam, tail=tail, N=N, k=k, vectors=vectors, mixing=truth, noise=noise, warnings=notes)
+
+
+# ---------------------------------------------------------------------------------------------- input files
+def load_covariance(path: str | Path) -> np.ndarray:
+    """Read an N x N matrix from .npy (no pickle) or .csv (comma-separated numbers)."""
+    import warnings as _warnings
+
+    if str(path) == "":
+        raise DataError("covariance", "empty path")
+    path = Path(path)
+    if not path.exists():
+        raise DataError("covariance", f"file '{path}' does not exist")
+    if not path.is_file():
+        raise DataError("covariance", f"'{path}' is not a file")
+    if path.stat().st_size == 0:
+        raise DataError("covariance", f"file '{path}' is empty")
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".npy":
+            S = np.load(path, allow_pickle=False)
+        elif suffix == ".csv":
+            with _warnings.catch_warnings():
+                _warnings.simplefilter("ignore")
+                S = np.loadtxt(path, delimiter=",", dtype=float, ndmin=2, encoding="utf-8-sig")
+        else:
+            raise DataError("covariance", f"unsupported file type '{suffix or path.name}' (use .npy or .csv)")
+    except DataError:
+        raise
+    except (ValueError, OSError, EOFError, UnicodeDecodeError):
+        what = ("a numeric .npy array (numpy.save of a real N x N array, no object data)" if suffix == ".npy" else
+                "a CSV of numbers: N rows of N comma-separated values, no header")
+        raise DataError("covariance", f"cannot read '{path}': not {what}") from None
+    if S.dtype.kind not in "iuf":
+        raise DataError("covariance", f"'{path}' holds {S.dtype} data, expected real numbers")
+    return np.asarray(S, dtype=float)
+
+
+def parse_spectrum(text: str) -> np.ndarray:
+    """'5,2,1,1' -> the eigenvalues (finite, >= 0)."""
+    try:
+        values = [float(v) for v in (text or "").split(",") if v.strip() != ""]
+    except ValueError:
+        raise DataError("spectrum", f"expected comma-separated numbers, got '{text}'") from None
+    return _checked_values(values)
+
+
+# ---------------------------------------------------------------------------------------------- checks
+def _checked_values(values) -> np.ndarray:
+    lam = np.asarray(values, dtype=float).ravel()
+    if lam.size == 0:
+        raise DataError("spectrum", "no eigenvalue given")
+    if not np.all(np.isfinite(lam)):
+        raise DataError("spectrum", "contains NaN or infinite values")
+    if np.any(lam < 0):
+        raise DataError("spectrum", f"eigenvalues of a covariance are >= 0, got {float(lam.min()):g}")
+    if lam.max() > MAX_EIGENVALUE:
+        raise DataError("spectrum", f"eigenvalue {float(lam.max()):.3g} too large (> {MAX_EIGENVALUE:.0e}); rescale")
+    return lam
+
+
+def _checked_latents(k, N: int) -> int:
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise DataError("latents", f"must be a positive integer, got {k!r}")
+    if k > N:
+        raise DataError("latents", f"K = {k} latents exceed N = {N} observed dimensions")
+    return int(k)
+
+
+def _check_symmetric_finite(S: np.ndarray, block: int = 1024) -> float:
+    """Finite and symmetric to REL_TOL x max|S_ij|, checked in blocks (no N x N temporary); returns max|S_ij|."""
+    N = S.shape[0]
+    scale = 0.0
+    for i in range(0, N, block):
+        rows = S[i:i + block]
+        if not np.all(np.isfinite(rows)):
+            raise DataError("covariance", "contains NaN or infinite entries")
+        scale = max(scale, float(np.abs(rows).max()))
+    worst = 0.0
+    for i in range(0, N, block):
+        for j in range(i, N, block):
+            worst = max(worst, float(np.abs(S[i:i + block, j:j + block] - S[j:j + block, i:i + block].T).max()))
+    if worst > REL_TOL * max(scale, np.finfo(float).tiny):
+        raise DataError("covariance", f"not symmetric: max |S_ij - S_ji| = {worst:.3g} (> {REL_TOL:g} x max |S_ij|)")
+    return scale
+
+
+def _check_semidefinite(S: np.ndarray, scale: float) -> None:
+    """S + delta I has a Cholesky factor iff its smallest eigenvalue exceeds -delta (backward-stable test);
+    delta = REL_TOL N max|S_ij| allows the rounding of a singular (rank-deficient) sample covariance."""
+    import scipy.linalg
+
+    N = S.shape[0]
+    delta = REL_TOL * max(scale, np.finfo(float).tiny) * N
+    S[np.diag_indices(N)] += delta
+    try:
+        scipy.linalg.cholesky(S, lower=True, overwrite_a=True, check_finite=False)
+    except np.linalg.LinAlgError:
+        raise DataError("covariance", f"not positive semi-definite: an eigenvalue is below -{delta:.3g} "
+                        f"(-{REL_TOL:g} x N x max |S_ij|); a covariance matrix has none") from None
+
+
+def _degeneracy_notes(lam_desc: np.ndarray, k: int) -> tuple[str, ...]:
+    lam_desc = np.asarray(lam_desc, dtype=float)
+    scale = max(float(lam_desc.max(initial=0.0)), np.finfo(float).tiny)
+    gaps = -np.diff(lam_desc[:k + 1])
+    if gaps.size and np.any(gaps <= REL_TOL * scale):
+        return ("Sigma_x has repeated eigenvalues among its top k (or at the k-th): the optimal decoder's columns are "
+                "determined only up to a rotation within that eigenspace, the quantities are not",)
+    return ()
+
