@@ -71,7 +71,7 @@ def load_or_build(cache_dir=None) -> Document:
 
 def section_builders() -> dict:
     """Every section of the derivation, in order, as key -> (cached) builder; nothing is built here."""
-    from . import closed_form, codegen, gaussian, inference_error, objective, posterior, stationarity
+    from . import closed_form, codegen, gaussian, general_optimum, inference_error, objective, posterior, stationarity
     return {
         "gaussian": gaussian.engine_section,
         "identities": posterior.identities_section,
@@ -84,6 +84,7 @@ def section_builders() -> dict:
         "optimum": closed_form.optimum_section,
         "tie": closed_form.tie_section,
         "codegen": codegen.codegen_section,
+        **general_optimum.section_builders(),
     }
 
 

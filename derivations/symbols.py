@@ -42,6 +42,9 @@ I_N = sp.Identity(N)
 I_k = sp.Identity(k)
 
 PARAMETERS = (W_mu, b_mu, W_sigma, b_sigma, D, b_D)
+# The general model (issue 13): decoder p(x|z) = N(D z + b_D, sigma_d2 I_N), prior p(z) = N(0, sigma_p2 I_k),
+# data noise x = A s + eta, eta ~ N(0, sigma_eta2 I_N); the paper's model has all three equal to 1.
+sigma_d2, sigma_p2, sigma_eta2 = sp.symbols("sigma_d2 sigma_p2 sigma_eta2", positive=True)
 
 
 def symmetrize(expr):

@@ -1,7 +1,10 @@
-"""beta-curves of every quantity at the optimum (Fig. 1 and the log-likelihood the paper only describes).
+"""beta-curves of every quantity at the optimum (Fig. 1 and the log-likelihood the paper only describes), for the
+paper's model or the general one (any data spectrum and variances, :mod:`numerics.optimum`).
 
-The eigen-data of A^T A is computed once (O(N k^2)); each beta then costs O(k^3) (the gauge
-alignment), so N = 100,000 with k = 32 is as cheap as the paper's problem.
+The eigen-data is computed once (O(N k^2) for a mixing matrix, one top-k eigen-decomposition for a covariance);
+each beta then costs O(k) (per-unit sums) plus O(k^3) for TIE's gauge alignment where there is a truth, so
+N = 100,000 with k = 32 is as cheap as the paper's problem. beta = 0 is allowed: the limit beta -> 0+, where KL, MIE
+and TIE are infinite (written "inf" in JSON).
 
 >>> import numpy as np
 >>> c = beta_curve(np.eye(3, 2) * 2, [0.5, 1.0])
@@ -17,8 +20,10 @@ from pathlib import Path
 import numpy as np
 
 from .artifacts import save_figure
-from .model import Spectrum, Terms, spectrum
-from .optimum import terms_at
+from .data_spectrum import DataSpectrum
+from .model import Spectrum, Terms
+from .optimum import UnitParameters, general_terms, unit_parameters
+from .variances import UNIT, Variances
 
 FIELDS = ("beta", "reconstruction", "kl", "elbo", "log_likelihood", "mie", "tie")
 
@@ -29,18 +34,26 @@ class Curve:
 
     betas: np.ndarray
     terms: tuple[Terms, ...]
-    collapse_thresholds: np.ndarray     # beta = 1 + a_j, where unit j collapses
+    collapse_thresholds: np.ndarray     # beta = lambda_j / sigma_d^2, where unit j collapses (1 + a_j in the paper)
+    parameters: tuple[UnitParameters, ...] | None = None    # the optimum unit by unit, when asked for
 
     def to_json(self) -> list[dict]:
-        return [{**{f: getattr(t, f) for f in FIELDS}, "objective": t.objective,
-                 "alignment": {"permutation": list(t.permutation), "signs": list(t.signs)}} for t in self.terms]
+        rows = []
+        for i, t in enumerate(self.terms):
+            row = {**{f: getattr(t, f) for f in FIELDS}, "objective": t.objective,
+                   "alignment": None if t.permutation is None else
+                   {"permutation": list(t.permutation), "signs": list(t.signs)}}
+            if self.parameters is not None:
+                row["parameters"] = self.parameters[i].to_json()
+            rows.append(row)
+        return rows
 
     def column(self, name: str) -> np.ndarray:
         return np.array([getattr(t, name) for t in self.terms])
 
 
 def parse_betas(text: str) -> np.ndarray:
-    """'0.1,1,5' -> array; every value must be a finite number > 0."""
+    """'0,0.1,1,5' -> array; every value must be a finite number >= 0 (0: the limit beta -> 0+)."""
     try:
         values = [float(v) for v in text.split(",") if v.strip() != ""]
     except ValueError:
@@ -57,8 +70,8 @@ def parse_grid(text: str, *, geometric: bool = False) -> np.ndarray:
         lo, hi, n = float(parts[0]), float(parts[1]), int(parts[2])
     except ValueError:
         raise ValueError(f"expected LO:HI:N with numbers and an integer N, got '{text}'") from None
-    if not (math.isfinite(lo) and math.isfinite(hi)) or lo <= 0 or hi <= 0:
-        raise ValueError(f"LO and HI must be finite and > 0, got '{text}'")
+    if not (math.isfinite(lo) and math.isfinite(hi)) or lo < 0 or hi < 0 or (geometric and lo == 0):
+        raise ValueError(f"LO and HI must be finite and {'> 0' if geometric else '>= 0'}, got '{text}'")
     if hi < lo:
         raise ValueError(f"HI must be >= LO, got '{text}'")
     if not 1 <= n <= 1_000_000:
@@ -70,20 +83,29 @@ def _valid_betas(values, text) -> np.ndarray:
     if not values:
         raise ValueError("no beta given")
     for v in values:
-        if not math.isfinite(v) or v <= 0:
-            raise ValueError(f"beta must be a finite number > 0, got {v} in '{text}'")
+        if not math.isfinite(v) or v < 0:
+            raise ValueError(f"beta must be a finite number >= 0, got {v} in '{text}'")
     return np.asarray(values, dtype=float)
 
 
-def beta_curve(A, betas) -> Curve:
-    spec = A if isinstance(A, Spectrum) else spectrum(A)
+def beta_curve(data, betas, variances: Variances = UNIT, *, parameters: bool = False) -> Curve:
+    """The terms at the optimum for each beta. ``data``: a DataSpectrum, a unit-noise Spectrum of A^T A, or a mixing
+    matrix A (the paper's Sigma_x = A A^T + I); ``parameters``: also the optimum unit by unit."""
+    if isinstance(data, Spectrum):
+        spec = data
+        data = DataSpectrum(lam=1.0 + spec.a, tail=float(spec.N - spec.k), N=spec.N, k=spec.k, mixing=spec, noise=1.0)
+    elif not isinstance(data, DataSpectrum):
+        data = DataSpectrum.from_mixing(data, noise=variances.noise)
     betas = np.asarray(betas, dtype=float)
-    floor = spec.smallest_safe_beta
-    if betas.size and float(np.min(betas)) < floor:
-        raise ValueError(f"beta = {float(np.min(betas)):.3g} is below {floor:.3g} = lambda_max * 2^-1000, where "
-                         "ln(lambda/beta) nears the float64 overflow; use a larger beta")
-    return Curve(betas=betas, terms=tuple(terms_at(spec, float(b)) for b in betas),
-                 collapse_thresholds=spec.collapse_thresholds)
+    # ln(lambda / beta') must stay far from the float64 overflow; beta = 0 itself is the stated limit
+    floor = float(np.max(data.lam, initial=1.0)) / variances.decoder * 2.0 ** -1000
+    positive = betas[betas > 0]
+    if positive.size and float(np.min(positive)) < floor:
+        raise ValueError(f"beta = {float(np.min(positive)):.3g} is below {floor:.3g} = lambda_max / sigma_d^2 * 2^-1000, "
+                         "where ln(lambda/beta) nears the float64 overflow; use a larger beta, or 0 for the limit")
+    return Curve(betas=betas, terms=tuple(general_terms(data, float(b), variances) for b in betas),
+                 collapse_thresholds=np.sort(data.lam[data.lam > 0]) / variances.decoder,
+                 parameters=tuple(unit_parameters(data, float(b), variances) for b in betas) if parameters else None)
 
 
 def plot_curve(curve: Curve, path: str | Path, title: str = "") -> Path:
@@ -101,9 +123,14 @@ def plot_curve(curve: Curve, path: str | Path, title: str = "") -> Path:
               ("E", "data log-likelihood", ["log_likelihood"])]
     for ax, (letter, label, names) in zip(axes, panels):
         for name in names:
-            ax.plot(curve.betas, curve.column(name), label=name.upper() if name in ("mie", "tie") else None)
+            values = curve.column(name)
+            if any(v is None for v in values):
+                continue           # TIE without a ground truth (covariance or spectrum input)
+            finite = (curve.betas > 0) & np.isfinite(values.astype(float))   # beta = 0 has no place on a log axis
+            ax.plot(curve.betas[finite], values[finite].astype(float),
+                    label=name.upper() if name in ("mie", "tie") else None)
         for t in curve.collapse_thresholds:
-            if curve.betas.min() <= t <= curve.betas.max():
+            if curve.betas.min() <= t <= curve.betas.max() and t > 0:
                 ax.axvline(t, color="0.7", lw=0.8, ls=":")
         if curve.betas.min() <= 1.0 <= curve.betas.max():
             ax.axvline(1.0, color="0.4", lw=0.8, ls="--")

@@ -56,6 +56,7 @@ class DataSpectrum:
     mixing: Spectrum | None = None      # eigen-data of A^T A / sigma_eta^2 (unit-noise gauge), for TIE
     noise: float | None = None          # sigma_eta^2 where the data come from a mixing matrix
     warnings: tuple[str, ...] = field(default=())
+    sampled_from: np.ndarray | None = None   # the true A of from_samples (TIE of that optimum needs the truth)
 
     @property
     def has_truth(self) -> bool:
@@ -124,7 +125,8 @@ class DataSpectrum:
 
         Never forms an N x N matrix: the eigenpairs come from the thin SVD of the centred n x N data matrix.
         The draws use ``numpy.random.default_rng([seed, 1])`` (a stream separate from ``--random``'s, which
-        uses ``default_rng(seed)``). ``mixing`` is the truth's (for TIE against the true posterior).
+        uses ``default_rng(seed)``). ``mixing`` is None: the closed-form TIE assumes the optimum's eigenvectors are
+        the truth's, which the sample's are not; ``sampled_from`` keeps A for a TIE against the true posterior.
         """
         A = as_mixing_matrix(A)
         N, k = A.shape
@@ -144,9 +146,8 @@ class DataSpectrum:
         vectors[:, :m] = Vt[:m].T
         vectors = vectors * canonical_signs(vectors)
         tail = float(np.sum(lam_all[k:]))
-        truth = spectrum(A / np.sqrt(noise))
         notes = _degeneracy_notes(np.concatenate([lam, lam_all[k:k + 1]]), k)
-        return cls(lam=lam, tail=tail, N=N, k=k, vectors=vectors, mixing=truth, noise=noise, warnings=notes)
+        return cls(lam=lam, tail=tail, N=N, k=k, vectors=vectors, noise=noise, warnings=notes, sampled_from=A)
 
 
 # ---------------------------------------------------------------------------------------------- input files

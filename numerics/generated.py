@@ -3,7 +3,8 @@
 Regenerate with:  python -m derivations.codegen
 
 Shapes: W_mu, W_sigma (k, N); D (N, k); Sigma_x (N, N); b_mu, b_sigma (k, 1); b_D (N, 1);
-E_inv (k, k) the posterior precision of eq. (26)/(27); F (k, N).
+E_inv (k, k) the posterior precision of eq. (26)/(27); F (k, N); decoder_variance, prior_variance:
+the general model's sigma_d^2 and sigma_p^2 (positive scalars; 1, 1 is the paper's model).
 
 >>> mode_d2(numpy.array([3.0, 1.5]), 2.0).tolist()     # d_i^2 = lambda_i - beta, 0 once collapsed
 [1.0, 0.0]
@@ -34,6 +35,27 @@ def objective(W_mu, b_mu, W_sigma, b_sigma, D, b_D, Sigma_x, beta):
     N = Sigma_x.shape[0]
     k = W_mu.shape[0]
     return -1/2*N*numpy.log(2*numpy.pi) - beta*(-1/2*k - 1/2*numpy.trace((numpy.ones((1, k))) @ (b_sigma)) + (1/2)*numpy.trace((b_mu.T) @ (b_mu)) + (1/2)*numpy.trace((W_mu.T) @ (W_mu) @ (Sigma_x)) + (1/2)*numpy.trace(numpy.diagflat(numpy.exp((1/2) * ((numpy.diagonal((W_sigma) @ (Sigma_x) @ (W_sigma.T)).reshape(-1, 1))) + b_sigma)))) - 1/2*numpy.trace((b_D.T + (b_mu.T) @ (D.T)) @ ((D) @ (b_mu) + b_D)) - 1/2*numpy.trace((numpy.eye(N) + (-1) * ((W_mu.T) @ (D.T))) @ (numpy.eye(N) + (-1) * ((D) @ (W_mu))) @ (Sigma_x)) - 1/2*numpy.trace((D.T) @ (D) @ (numpy.diagflat(numpy.exp((1/2) * ((numpy.diagonal((W_sigma) @ (Sigma_x) @ (W_sigma.T)).reshape(-1, 1))) + b_sigma))))
+
+
+def reconstruction_general(W_mu, b_mu, W_sigma, b_sigma, D, b_D, Sigma_x, decoder_variance):
+    """E_x E_q log N(x; D z + b_D, decoder_variance I_N), every constant kept (general model)."""
+    N = Sigma_x.shape[0]
+    k = W_mu.shape[0]
+    return -1/2*N*numpy.log(2*numpy.pi*decoder_variance) - 1/2*(numpy.trace((b_D.T + (b_mu.T) @ (D.T)) @ ((D) @ (b_mu) + b_D)) + numpy.trace((numpy.eye(N) + (-1) * ((W_mu.T) @ (D.T))) @ (numpy.eye(N) + (-1) * ((D) @ (W_mu))) @ (Sigma_x)) + numpy.trace((D.T) @ (D) @ (numpy.diagflat(numpy.exp((1/2) * ((numpy.diagonal((W_sigma) @ (Sigma_x) @ (W_sigma.T)).reshape(-1, 1))) + b_sigma)))))/decoder_variance
+
+
+def kl_general(W_mu, b_mu, W_sigma, b_sigma, D, b_D, Sigma_x, prior_variance):
+    """E_x KL(q(z|x) || N(0, prior_variance I_k)) (general model)."""
+    N = Sigma_x.shape[0]
+    k = W_mu.shape[0]
+    return (1/2)*k*numpy.log(prior_variance) - 1/2*k - 1/2*numpy.trace((numpy.ones((1, k))) @ (b_sigma)) + (1/2)*(numpy.trace((b_mu.T) @ (b_mu)) + numpy.trace((W_mu.T) @ (W_mu) @ (Sigma_x)) + numpy.trace(numpy.diagflat(numpy.exp((1/2) * ((numpy.diagonal((W_sigma) @ (Sigma_x) @ (W_sigma.T)).reshape(-1, 1))) + b_sigma))))/prior_variance
+
+
+def objective_general(W_mu, b_mu, W_sigma, b_sigma, D, b_D, Sigma_x, beta, decoder_variance, prior_variance):
+    """The general model's data-averaged objective (decoder and prior variances; 1, 1 is objective)."""
+    N = Sigma_x.shape[0]
+    k = W_mu.shape[0]
+    return -1/2*N*numpy.log(2*numpy.pi*decoder_variance) - beta*((1/2)*k*numpy.log(prior_variance) - 1/2*k - 1/2*numpy.trace((numpy.ones((1, k))) @ (b_sigma)) + (1/2)*(numpy.trace((b_mu.T) @ (b_mu)) + numpy.trace((W_mu.T) @ (W_mu) @ (Sigma_x)) + numpy.trace(numpy.diagflat(numpy.exp((1/2) * ((numpy.diagonal((W_sigma) @ (Sigma_x) @ (W_sigma.T)).reshape(-1, 1))) + b_sigma))))/prior_variance) - 1/2*(numpy.trace((b_D.T + (b_mu.T) @ (D.T)) @ ((D) @ (b_mu) + b_D)) + numpy.trace((numpy.eye(N) + (-1) * ((W_mu.T) @ (D.T))) @ (numpy.eye(N) + (-1) * ((D) @ (W_mu))) @ (Sigma_x)) + numpy.trace((D.T) @ (D) @ (numpy.diagflat(numpy.exp((1/2) * ((numpy.diagonal((W_sigma) @ (Sigma_x) @ (W_sigma.T)).reshape(-1, 1))) + b_sigma)))))/decoder_variance
 
 
 def grad_W_mu(W_mu, b_mu, W_sigma, b_sigma, D, b_D, Sigma_x, beta):

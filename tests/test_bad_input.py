@@ -28,7 +28,7 @@ def _is_valid_beta_list(text):
         values = [float(v) for v in text.split(",") if v.strip() != ""]
     except ValueError:
         return False
-    return bool(values) and all(math.isfinite(v) and v > 0 for v in values)
+    return bool(values) and all(math.isfinite(v) and v >= 0 for v in values)   # 0: the limit beta -> 0+
 
 
 @settings(suppress_health_check=[HealthCheck.filter_too_much])
@@ -44,7 +44,7 @@ def test_curve_grid(text):
     parts = text.split(":")
     try:
         lo, hi, n = float(parts[0]), float(parts[1]), int(parts[2])
-        valid = len(parts) == 3 and 0 < lo <= hi and math.isfinite(hi) and 1 <= n <= 1_000_000
+        valid = len(parts) == 3 and 0 <= lo <= hi and math.isfinite(hi) and 1 <= n <= 1_000_000
     except (ValueError, IndexError):
         valid = False
     if not valid:

@@ -52,9 +52,9 @@ def test_plot_is_written(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("argv,flag", [
-    (["--betas", "0,1"], "--betas"), (["--betas", "nan"], "--betas"), (["--betas", "-1"], "--betas"),
+    (["--betas", "-0.5,1"], "--betas"), (["--betas", "nan"], "--betas"), (["--betas", "-1"], "--betas"),
     (["--betas", "inf"], "--betas"), (["--betas", "x"], "--betas"), (["--grid", "1:2"], "--grid"),
-    (["--grid", "2:1:5"], "--grid"), (["--grid", "0:1:5"], "--grid"), (["--problem", "nope"], "--problem"),
+    (["--grid", "2:1:5"], "--grid"), (["--grid", "-1:1:5"], "--grid"), (["--loggrid", "0:1:5"], "--loggrid"), (["--problem", "nope"], "--problem"),
     (["--random", "3y2"], "--random"), (["--random", "0x2"], "--random"), (["--mixing", "/no/such.csv"], "--mixing"),
     (["--plot", "/no/such/dir/f.png"], "--plot"), (["--betas", "1", "--grid", "1:2:3"], "--grid"),
 ])

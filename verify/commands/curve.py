@@ -1,5 +1,9 @@
 """``curve``: the quantities at the closed-form optimum along a beta grid (Fig. 1); ``--plot`` writes the figure.
 
+Any data (a mixing matrix, ``--covariance``, ``--spectrum``, ``--samples``) and variances (``--noise-variance``,
+``--decoder-variance``, ``--prior-variance``); ``--parameters`` adds the optimum unit by unit to every row. beta = 0 is
+the limit beta -> 0+ (KL, MIE and TIE infinite, said on stderr).
+
 >>> from verify.cli import main
 >>> main(["curve", "--betas", "0.5,2", "--problem", "fig3"])      # doctest: +ELLIPSIS
 Fig. 3: ...
@@ -8,11 +12,17 @@ Fig. 3: ...
 from __future__ import annotations
 
 import argparse
+import math
+import sys
 
 from ..output import command_json
-from .problem_options import (add_problem_arguments, print_problem_warnings, problem_input, problem_seeds,
-                              resolve_problem, warn_at_thresholds)
+from .problem_options import add_problem_arguments, print_problem_warnings, resolve_data, warn_at_thresholds
 from .usage import UsageError, check_plot_option, plot_errors
+
+NO_TRUTH = ("TIE is null: with a covariance or a spectrum there are no sources, so no ground-truth posterior to "
+            "compare with (TIE needs a mixing matrix)")
+BETA_ZERO = ("beta = 0 is the limit beta -> 0+: the optimal encoder variance vanishes (log-variance -inf, not attained), "
+             "the objective, reconstruction and log-likelihood are finite, the KL, MIE and TIE are infinite")
 
 
 def _beta_flag(args) -> str:
@@ -21,11 +31,14 @@ def _beta_flag(args) -> str:
 
 def configure(parser: argparse.ArgumentParser) -> None:
     which = parser.add_mutually_exclusive_group()
-    which.add_argument("--betas", metavar="B1,B2,...", help="comma-separated beta values (> 0)")
-    which.add_argument("--grid", metavar="LO:HI:N", help="N evenly spaced betas from LO to HI")
+    which.add_argument("--betas", metavar="B1,B2,...", help="comma-separated beta values (>= 0)")
+    which.add_argument("--grid", metavar="LO:HI:N", help="N evenly spaced betas from LO to HI (>= 0)")
     which.add_argument("--loggrid", metavar="LO:HI:N", help="N geometrically spaced betas (default 0.05:200:100)")
     parser.add_argument("--plot", metavar="FILE.png", help="write Fig. 1 panels A-D and the log-likelihood (E)")
-    add_problem_arguments(parser)
+    parser.add_argument("--parameters", action="store_true",
+                        help="each row also carries the optimum unit by unit: eigenvalue, decoder gain, encoder gain, "
+                             "encoder standard deviation, collapsed")
+    add_problem_arguments(parser, data=True)
 
 
 def run(args, invocation) -> int:
@@ -42,27 +55,89 @@ def run(args, invocation) -> int:
         raise UsageError(f"{_beta_flag(args)}: {err}") from None
     if args.plot is not None:
         check_plot_option(args.plot)
-    problem = resolve_problem(args)
+    given = resolve_data(args)
     try:
-        curve = beta_curve(problem.A, betas)
+        curve = beta_curve(given.data, betas, given.variances, parameters=args.parameters)
     except ValueError as err:
         raise UsageError(f"{_beta_flag(args)}: {err}") from None
-    print_problem_warnings(problem, args)
+    notes = []
+    if given.data.sampled_from is not None:
+        curve = _with_finite_sample_tie(curve, given)
+        notes.append("TIE of the finite-sample optimum against the true posterior of the sources (the encoder uses the "
+                      "sample's eigenvectors), aligned by the best signed permutation (exact up to k = 7)")
+    elif not given.data.has_truth:
+        notes.append(NO_TRUTH)
+    if (curve.betas == 0).any():
+        notes.append(BETA_ZERO)
+    if not given.variances.is_unit:
+        notes.append("general model: " + ", ".join(f"{k} = {v:g}" for k, v in given.variances.to_json().items())
+                     + "; TIE is measured on z / sigma_p (the prior variance only rescales z)")
+    print_problem_warnings(given, args)
     warn_at_thresholds(curve.betas, curve.collapse_thresholds)
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
     records = curve.to_json()
     if args.plot is not None:
         with plot_errors(args.plot):
-            plot_curve(curve, args.plot, title=f"{problem.description}")
+            plot_curve(curve, args.plot, title=given.description)
     if args.json:
-        print(command_json(records, invocation, seeds=problem_seeds(args), precision={"closed_form": "float64 (numpy)"},
-                    inputs=problem_input(problem)))
+        print(command_json({"rows": records, "notes": notes, "variances": given.variances.to_json(),
+                            "collapse_thresholds": curve.collapse_thresholds.tolist()} if _general(args, given)
+                           else records, invocation, seeds=given.seeds,
+                           precision={"closed_form": "float64 (numpy)"}, inputs=given.inputs))
     else:
-        print(f"{problem.description}; collapse thresholds beta = "
+        print(f"{given.description}; collapse thresholds beta = "
               + ", ".join(f"{t:.6g}" for t in curve.collapse_thresholds))
         header = ("beta", "reconstruction", "kl", "elbo", "log_likelihood", "mie", "tie")
         print("  ".join(f"{h:>14}" for h in header))
         for r in records:
-            print("  ".join(f"{r[h]:>14.8g}" for h in header))
+            print("  ".join(_cell(r[h]) for h in header))
+            if args.parameters:
+                p = r["parameters"]
+                print("    decoder gain " + " ".join(f"{v:.6g}" for v in p["decoder_gain"])
+                      + " | encoder std " + " ".join(f"{v:.6g}" for v in p["encoder_std"])
+                      + " | collapsed " + "".join("x" if c else "." for c in p["collapsed"]))
         if args.plot is not None:
             print(f"wrote {args.plot}")
     return 0
+
+
+def _general(args, given) -> bool:
+    """Whether the JSON is the general document (rows + notes + variances) rather than the paper's list of rows:
+    any input or option beyond the paper's model, so that the paper's ``curve --json`` keeps its shape."""
+    return bool(not given.variances.is_unit or not given.data.has_truth or given.data.sampled_from is not None
+                or args.parameters)
+
+
+def _cell(v) -> str:
+    if v is None:
+        return f"{'null':>14}"
+    if isinstance(v, float) and math.isinf(v):
+        return f"{'inf' if v > 0 else '-inf':>14}"
+    return f"{v:>14.8g}"
+
+
+def _with_finite_sample_tie(curve, given):
+    """TIE of each finite-sample optimum against the true posterior: the unit-noise, unit-prior gauge (x / sigma_eta,
+    z / sigma_p), where deep.linear.metrics measures a network's TIE against A / sigma_eta."""
+    import dataclasses
+
+    import numpy as np
+
+    from deep.linear.metrics import aligned_tie
+    from numerics.optimum import optimum_parameters
+
+    A = given.data.sampled_from
+    noise, prior = given.data.noise, given.variances.prior
+    terms = []
+    for t in curve.terms:
+        if t.beta == 0:
+            terms.append(dataclasses.replace(t, tie=math.inf))
+            continue
+        p = optimum_parameters(given.data, t.beta, given.variances)
+        unit = dataclasses.replace(p, W_mu=p.W_mu * math.sqrt(noise / prior), b_mu=p.b_mu / math.sqrt(prior),
+                                   W_sigma=p.W_sigma * math.sqrt(noise), b_sigma=p.b_sigma - math.log(prior))
+        r = aligned_tie(unit, np.asarray(A) / math.sqrt(noise))
+        terms.append(dataclasses.replace(t, tie=r.tie, permutation=tuple(r.alignment.permutation),
+                                         signs=tuple(r.alignment.signs)))
+    return dataclasses.replace(curve, terms=tuple(terms))

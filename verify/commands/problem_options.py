@@ -1,5 +1,7 @@
-"""The options that choose a mixing matrix (``--problem``, ``--mixing``, ``--random NxK --seed S``), shared by the
-numeric commands and ``crosscheck``; ``--seed`` means one thing in every command: the seed of ``--random``.
+"""The options that choose the data (``--problem``, ``--mixing``, ``--random NxK --seed S``; with ``data=True`` also
+``--covariance FILE``, ``--spectrum LIST``, ``--latents K``, ``--samples N`` and the three variances), shared by the
+numeric commands and ``crosscheck``. ``--seed`` means one thing in every command: the seed of what is random in the
+input (the ``--random`` matrix, and the ``--samples`` draws, from separate streams).
 
 >>> import argparse
 >>> parser = argparse.ArgumentParser()
@@ -12,17 +14,37 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import dataclass
 
 from .usage import UsageError
 
 
-def add_problem_arguments(parser: argparse.ArgumentParser) -> None:
+def add_problem_arguments(parser: argparse.ArgumentParser, *, data: bool = False, variances: bool = False) -> None:
+    """The mixing-matrix options; ``data``: also a covariance, a spectrum and finite samples (and the variances);
+    ``variances``: only the three variances."""
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--problem", default=None, metavar="NAME",
                        help="paper (default: N=128, k=2, A_ij=(1+delta_ij)/2) or fig3 (N=k=2, A=2I+0.73)")
     group.add_argument("--mixing", metavar="FILE", help="an N x k mixing matrix in .npy (no pickle) or .csv")
     group.add_argument("--random", metavar="NxK", help="a random N x k matrix, entries N(0,1)/sqrt(k)")
-    parser.add_argument("--seed", type=int, default=None, help="seed of --random (default 0)")
+    if data:
+        group.add_argument("--covariance", metavar="FILE",
+                           help="Sigma_x itself: an N x N symmetric positive semi-definite matrix, .npy or .csv "
+                                "(with --latents K; no ground truth, so no TIE)")
+        group.add_argument("--spectrum", metavar="L1,L2,...",
+                           help="the eigenvalues of Sigma_x, any order, N = their number (with --latents K; no TIE)")
+        parser.add_argument("--latents", metavar="K", default=None, help="number of latents k (--covariance, --spectrum)")
+        parser.add_argument("--samples", metavar="N", default=None,
+                            help="with a mixing matrix: the exact optimum for N training draws x = A s + eta (their "
+                                 "sample covariance), its TIE against the true posterior")
+    parser.add_argument("--seed", type=int, default=None,
+                        help="seed of --random" + (" and of the --samples draws" if data else "") + " (default 0)")
+    if data or variances:
+        for name, symbol, what in (("noise", "sigma_eta^2", "x = A s + eta, eta ~ N(0, V I)"),
+                                   ("decoder", "sigma_d^2", "p(x|z) = N(D z + b_D, V I)"),
+                                   ("prior", "sigma_p^2", "p(z) = N(0, V I)")):
+            parser.add_argument(f"--{name}-variance", metavar="V", default=None,
+                                help=f"{symbol}: {what} (default 1, the paper's)")
     parser.add_argument("--json", action="store_true", help="print one JSON document on stdout")
 
 
@@ -46,6 +68,103 @@ def resolve_problem(args):
     return problem
 
 
+@dataclass(frozen=True)
+class DataInput:
+    """The data and variances a command was given: ``problem`` the mixing matrix where there is one (None for a
+    covariance or a spectrum), ``data`` what the closed form needs, ``inputs`` and ``seeds`` for the provenance."""
+
+    data: object                       # numerics.data_spectrum.DataSpectrum
+    variances: object                  # numerics.variances.Variances
+    problem: object | None             # numerics.problems.Problem
+    description: str
+    warnings: tuple[str, ...]
+    inputs: dict
+    seeds: dict
+
+
+def resolve_variances(args):
+    from numerics.variances import Variances, VarianceError
+
+    values = {}
+    for name in ("noise", "decoder", "prior"):
+        text = getattr(args, f"{name}_variance", None)
+        if text is None:
+            continue
+        try:
+            values[name] = float(text)
+        except ValueError:
+            raise UsageError(f"--{name}-variance: expected a number, got '{text}'") from None
+    try:
+        return Variances(**values)
+    except VarianceError as err:
+        raise UsageError(f"--{err.field}: {err.problem}") from None
+
+
+def resolve_data(args) -> DataInput:
+    """Every data option checked (one usage line for the first problem), nothing computed beyond the eigen-data."""
+    from numerics import data_spectrum as ds
+    from numerics.artifacts import matrix_fingerprint
+
+    variances = resolve_variances(args)
+    samples = _positive_int(args, "samples")
+    latents = _positive_int(args, "latents")
+    given = args.covariance is not None or args.spectrum is not None
+    flag = "--covariance" if args.covariance is not None else "--spectrum"
+    if given and latents is None:
+        raise UsageError(f"--latents: required with {flag} (the number of latent units k)")
+    if latents is not None and not given:
+        raise UsageError("--latents: only with --covariance or --spectrum (a mixing matrix fixes k)")
+    if given and samples is not None:
+        raise UsageError(f"--samples: needs a mixing matrix to draw from, not {flag}")
+    if given and args.noise_variance is not None:
+        raise UsageError(f"--noise-variance: {flag} already contains the noise (Sigma_x is given); only a mixing "
+                         "matrix needs it")
+    try:
+        if args.covariance is not None:
+            S = ds.load_covariance(args.covariance)
+            fingerprint = matrix_fingerprint(S)
+            data = ds.DataSpectrum.from_covariance(S, latents)
+            return DataInput(data, variances, None, f"covariance from {args.covariance} (N={data.N}, k={data.k})",
+                             data.warnings, {"covariance": {"file": str(args.covariance), **fingerprint}}, {})
+        if args.spectrum is not None:
+            values = ds.parse_spectrum(args.spectrum)
+            data = ds.DataSpectrum.from_spectrum(values, latents)
+            return DataInput(data, variances, None, f"spectrum of Sigma_x (N={data.N}, k={data.k})", data.warnings,
+                             {"spectrum": {**matrix_fingerprint(values[None, :])}}, {})
+    except ds.DataError as err:
+        raise UsageError(f"{flag if err.field in ('covariance', 'spectrum') else '--' + err.field}: {err.problem}") from None
+    problem = resolve_problem(args)
+    seeds = problem_seeds(args)
+    noise = variances.noise
+    if samples is not None:
+        try:
+            data = ds.DataSpectrum.from_samples(problem.A, noise, samples, random_seed(args))
+        except ds.DataError as err:
+            raise UsageError(f"--{err.field}: {err.problem}") from None
+        seeds = {**seeds, "samples": random_seed(args)}
+        description = f"{problem.description}; exact optimum for {samples} samples (seed {random_seed(args)})"
+    else:
+        data = ds.DataSpectrum.from_mixing(problem.A, noise)
+        description = problem.description
+    if noise != 1.0:
+        description += f"; noise variance {noise:g}"
+    return DataInput(data, variances, problem, description, problem.warnings + data.warnings, problem_input(problem),
+                     seeds)
+
+
+def _positive_int(args, name):
+    text = getattr(args, name, None)
+    if text is None:
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise UsageError(f"--{name}: expected a positive integer, got '{text}'") from None
+    if value < 1 or (name == "samples" and value < 2):
+        raise UsageError(f"--{name}: must be {'>= 2' if name == 'samples' else 'a positive integer'}, got {value}")
+    return value
+
+
 def problem_usage_message(err, flag: str) -> str:
     """A numerics.problems.ProblemError as one usage line: its field's flag (``matrix``: ``flag``, the option that
     chose the matrix) and the problem.
@@ -64,10 +183,10 @@ def problem_usage_message(err, flag: str) -> str:
 
 
 def print_problem_warnings(problem, args=None) -> None:
-    """The problem's degeneracy warnings; printed only once every argument has been accepted, so that a
-    refused command prints its one error line and nothing else."""
-    if args is not None and args.seed is not None and args.random is None:
-        print("warning: --seed has no effect without --random (it seeds the random mixing matrix)", file=sys.stderr)
+    """The problem's (or a DataInput's) degeneracy warnings; printed only once every argument has been accepted, so
+    that a refused command prints its one error line and nothing else."""
+    if args is not None and args.seed is not None and args.random is None and getattr(args, "samples", None) is None:
+        print("warning: --seed has no effect without --random or --samples (it seeds what they draw)", file=sys.stderr)
     for note in problem.warnings:
         print(f"warning: {note}", file=sys.stderr)
 
