@@ -38,7 +38,8 @@ from .gauge import Alignment
 from .tie_envelope import TieEnvelope, tie_envelope
 from .tie_minima import Kink, LocalMinimum, find_minima
 
-__all__ = ["MIN_DIGITS", "MAX_DIGITS", "MAX_TRACE", "OptimalBetaResult", "mie_curve_mp", "optimal_beta", "tie_curve_mp"]
+__all__ = ["MIN_DIGITS", "MAX_DIGITS", "MAX_TRACE", "OptimalBetaResult", "mie_curve_mp", "optimal_beta", "rescaled",
+           "tie_curve_mp"]
 
 MIN_DIGITS, MAX_DIGITS = 1, 1000
 
@@ -196,3 +197,36 @@ def mie_curve_mp(A, beta, dps: int = 50):
     betas = beta if isinstance(beta, (list, tuple, np.ndarray)) else [beta]
     out = [s.mie(s.ctx.mpf(b)) for b in betas]
     return out if isinstance(beta, (list, tuple, np.ndarray)) else out[0]
+
+
+def rescaled(result: OptimalBetaResult, factor: Fraction, digits: int) -> OptimalBetaResult:
+    """The result for the general model, from the unit model's: every TIE-related beta (beta*, the local minima, the
+    kinks, the collapse thresholds) times ``factor`` = sigma_eta^2 / sigma_d^2, exactly (mpmath at the result's working
+    precision), rounded to ``digits``; TIE values are unchanged (TIE_general(A, beta) = TIE_unit(A / sigma_eta,
+    beta sigma_d^2 / sigma_eta^2), :mod:`derivations.general_optimum`), and so is the MIE-optimal beta = 1 (at beta = 1 the
+    model posterior is exact whatever the decoder variance). Pass a result computed with ``digits + 2`` digits: the
+    product of a d-digit number and an exact rational is then correct to ``digits``.
+
+    >>> from numerics.model import paper_mixing
+    >>> r = optimal_beta(paper_mixing(), digits=14)          # beta* = 1.13690437104602023...
+    >>> rescaled(r, Fraction(1, 2), 12).beta_star            # sigma_d^2 = 2: half of it
+    '0.568452185523'
+    """
+    import mpmath
+
+    ctx = mpmath.mp.clone()
+    ctx.dps = max(result.working_dps) + 10
+    f = ctx.mpf(factor.numerator) / factor.denominator
+
+    def scale(text):
+        return text if text in ("inf", "-inf") else format_significant(ctx, ctx.mpf(text) * f, digits)
+
+    lam_max = scale(result.collapse_thresholds[-1]) if result.collapse_thresholds else "inf"
+    return replace(
+        result, beta_star=scale(result.beta_star),
+        local_minima=tuple(replace(m, beta=scale(m.beta)) for m in result.local_minima),
+        kinks=tuple(replace(kk, beta=scale(kk.beta)) for kk in result.kinks),
+        collapse_thresholds=tuple(scale(t) for t in result.collapse_thresholds),
+        mie_minimisers=("MIE >= 0 (an average KL divergence); MIE = 0 exactly at beta = 1 and for every beta >= "
+                        f"lambda_max / sigma_d^2 = {lam_max} (all units collapsed); positive elsewhere"),
+        digits=digits, confirmed_digits=min(result.confirmed_digits, digits))

@@ -8,14 +8,16 @@ False
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import warnings
+from fractions import Fraction
 
 from numerics.artifacts import jsonable
 
 from ..output import command_json
 from .problem_options import (add_problem_arguments, print_problem_warnings, problem_flag, problem_input,
-                              problem_seeds, resolve_problem)
+                              problem_seeds, resolve_problem, resolve_variances)
 from .usage import UsageError
 
 DIGITS_RANGE = (1, 1000)
@@ -25,7 +27,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--digits", default="50", metavar="D",
                         help=f"significant digits of beta* and TIE*, {DIGITS_RANGE[0]}..{DIGITS_RANGE[1]} (default 50)")
     parser.add_argument("--no-exact", action="store_true", help="skip the exact algebraic characterisation")
-    add_problem_arguments(parser)
+    add_problem_arguments(parser, variances=True)
 
 
 def _exact_for(args, problem, beta_star):
@@ -44,6 +46,14 @@ def _exact_for(args, problem, beta_star):
             "agrees_with_mpmath": _agree(str(value), beta_star)}, None
 
 
+def _tie_beta_factor(args, variances) -> Fraction:
+    """sigma_eta^2 / sigma_d^2 as an exact rational from the decimal text the user typed (0.1 is 1/10, not a double)."""
+    def exact(name, value):
+        text = getattr(args, f"{name}_variance", None)
+        return Fraction(text.strip()) if text is not None else Fraction(value)
+    return exact("noise", variances.noise) / exact("decoder", variances.decoder)
+
+
 def _agree(a: str, b: str) -> bool:
     from decimal import Decimal
     da, db = Decimal(a), Decimal(b)
@@ -52,7 +62,7 @@ def _agree(a: str, b: str) -> bool:
 
 
 def run(args, invocation) -> int:
-    from numerics.optimal_beta import optimal_beta
+    from numerics.optimal_beta import optimal_beta, rescaled
     from numerics.certify import PrecisionError
 
     try:
@@ -61,13 +71,21 @@ def run(args, invocation) -> int:
         raise UsageError(f"--digits: expected an integer, got '{args.digits}'") from None
     if not DIGITS_RANGE[0] <= digits <= DIGITS_RANGE[1]:
         raise UsageError(f"--digits: must be between {DIGITS_RANGE[0]} and {DIGITS_RANGE[1]}, got {digits}")
+    variances = resolve_variances(args)
     problem = resolve_problem(args)
     # 0.73 (Fig. 3) is not a binary float: give mpmath the exact rational matrix where it is known
     A_input = problem.exact if problem.exact is not None else problem.A
+    factor = _tie_beta_factor(args, variances)
+    if variances.noise != 1.0:
+        # TIE_general(A, beta) = TIE_unit(A / sigma_eta, beta sigma_d^2 / sigma_eta^2): the unit problem is A / sigma_eta,
+        # known here only as float64 (sigma_eta is a square root): its digits are those of the rounded matrix
+        A_input = problem.A / math.sqrt(variances.noise)
     try:
         with warnings.catch_warnings():   # the same notes come back in result.warnings, printed once below
             warnings.simplefilter("ignore")
-            result = optimal_beta(A_input, digits=digits)
+            result = optimal_beta(A_input, digits=digits if factor == 1 else min(digits + 2, DIGITS_RANGE[1]))
+        if factor != 1:
+            result = rescaled(result, factor, digits)
     except PrecisionError as err:
         print(f"optimal-beta: refusing to print unconfirmed digits: {' '.join(str(err).split())}", file=sys.stderr)
         return 1
@@ -79,13 +97,20 @@ def run(args, invocation) -> int:
         topic = "repeated eigenvalue" if "repeated eigenvalue" in note else "rank" if note.startswith("A has rank") else None
         if topic is None or (topic == "rank" and "rank-deficient" not in already) or (topic != "rank" and topic not in already):
             print(f"warning: {note}", file=sys.stderr)
+    if not variances.is_unit:
+        print(f"note: general model ({', '.join(f'{k} = {v:g}' for k, v in variances.to_json().items())}): beta* = "
+              f"beta*_unit(A / sigma_eta) x sigma_eta^2 / sigma_d^2 = beta*_unit x {factor}; TIE values unchanged; the "
+              "prior variance does not move beta*" + ("; A / sigma_eta is used as float64" if variances.noise != 1.0
+                                                      else ""), file=sys.stderr)
     try:
-        exact, why = _exact_for(args, problem, result.beta_star)
+        exact, why = (None, "not attempted for a noise or decoder variance other than 1") if factor != 1 or \
+            variances.noise != 1.0 else _exact_for(args, problem, result.beta_star)
     except Exception as err:  # the exact route is a cross-check; its failure is reported, not fatal
         exact, why = None, f"failed: {' '.join(str(err).split())[:300]}"
         print(f"warning: exact characterisation {why}", file=sys.stderr)
     doc = jsonable(result)
     doc["exact"] = exact if exact is not None else {"skipped": why}
+    doc["variances"] = variances.to_json()
     if args.json:
         print(command_json(doc, invocation, seeds=problem_seeds(args), precision={
             "digits_requested": digits, "digits_confirmed": result.confirmed_digits,
