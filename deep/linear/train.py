@@ -49,6 +49,14 @@ scales (entries of W_mu ~ 0.01, of D ~ 0.7 on the paper's problem): lr 1e-2 was 
 >>> r = train_exact(A, beta=1.5, seed=0)
 >>> r.kind, r.grad_norm < 1e-10
 ('maximum', True)
+
+Any Sigma_x (:class:`deep.linear.network.DataFactor`) and the general model's decoder and prior variances:
+
+>>> from numerics.variances import Variances
+>>> from deep.linear.network import DataFactor
+>>> r = train_exact(DataFactor.from_mixing(A, noise=0.5), 1.5, 0, variances=Variances(decoder=0.3, prior=4.0))
+>>> r.kind, r.grad_norm < 1e-10
+('maximum', True)
 """
 from __future__ import annotations
 
@@ -60,9 +68,10 @@ import numpy as np
 import torch
 
 from numerics.model import Parameters, parameter_count
+from numerics.variances import UNIT, Variances
 
 from .hessian_operators import DenseHessian, KrylovHessian
-from .network import DTYPE, LinearVAE, exact_objective_flat, sample_data, sampled_objective
+from .network import DTYPE, DataFactor, LinearVAE, as_data, exact_objective_flat, sample_data, sampled_objective
 
 NEWTON_MAX_PARAMS = 2500
 
@@ -153,14 +162,14 @@ class SampledRun:
                 "batch": self.batch, "samples": self.samples, "final_loss": self.final_loss}
 
 
-def _lbfgs(theta, A, beta, s: ExactSettings, tol):
+def _lbfgs(theta, objective, s: ExactSettings, tol):
     opt = torch.optim.LBFGS([theta], lr=1, max_iter=s.max_lbfgs_iter, max_eval=2 * s.max_lbfgs_iter,
                             tolerance_grad=tol, tolerance_change=0.0, history_size=s.history_size,
                             line_search_fn="strong_wolfe")
 
     def closure():
         opt.zero_grad()
-        loss = -exact_objective_flat(theta, A, beta)
+        loss = -objective(theta)
         loss.backward()
         return loss
     opt.step(closure)
@@ -168,19 +177,19 @@ def _lbfgs(theta, A, beta, s: ExactSettings, tol):
     return int(state.get("n_iter", 0)), int(state.get("func_evals", 0))
 
 
-def _grad(theta, A, beta):
+def _grad(theta, objective):
     t = theta.detach().requires_grad_(True)
-    f = exact_objective_flat(t, A, beta)
+    f = objective(t)
     (g,) = torch.autograd.grad(f, t)
     return float(f.detach()), g
 
 
-def _value(theta, A, beta):
+def _value(theta, objective):
     with torch.no_grad():
-        return float(exact_objective_flat(theta, A, beta))
+        return float(objective(theta))
 
 
-def _escape(theta, v, A, beta, f0):
+def _escape(theta, v, objective, f0):
     """Leave a saddle along the ascent eigenvector v: both signs, step doubled while it pays."""
     best, best_f = theta, f0
     for sign in (1.0, -1.0):
@@ -188,7 +197,7 @@ def _escape(theta, v, A, beta, f0):
         prev, prev_f = None, f0
         for _ in range(30):
             cand = theta + sign * t * v
-            fc = _value(cand, A, beta)
+            fc = _value(cand, objective)
             if not fc > prev_f:
                 break
             prev, prev_f = cand, fc
@@ -198,11 +207,12 @@ def _escape(theta, v, A, beta, f0):
     return best
 
 
-def hessian_operator(A: torch.Tensor, beta: float) -> DenseHessian | KrylovHessian:
-    """The Hessian of eq. (21) at this A and beta: dense up to ``NEWTON_MAX_PARAMS`` parameters, else Krylov."""
-    N, k = A.shape
-    objective = lambda t: exact_objective_flat(t, A, beta)     # noqa: E731
-    return DenseHessian(objective) if parameter_count(N, k) <= NEWTON_MAX_PARAMS else KrylovHessian(objective)
+def hessian_operator(A: torch.Tensor | DataFactor, beta: float,
+                     variances: Variances = UNIT) -> DenseHessian | KrylovHessian:
+    """The Hessian of eq. (21) at this data and beta: dense up to ``NEWTON_MAX_PARAMS`` parameters, else Krylov."""
+    data = as_data(A, variances)
+    objective = lambda t: exact_objective_flat(t, data, beta, variances)     # noqa: E731
+    return DenseHessian(objective) if parameter_count(data.N, data.k) <= NEWTON_MAX_PARAMS else KrylovHessian(objective)
 
 
 @dataclass(frozen=True)
@@ -217,7 +227,7 @@ class Finish:
     ascent_direction: torch.Tensor | None     # eigenvector of hessian_top at a saddle; None when done
 
 
-def _second_order_finish(theta, A, beta, op, s: ExactSettings) -> Finish:
+def _second_order_finish(theta, objective, op, s: ExactSettings) -> Finish:
     """Damped Newton (Levenberg-Marquardt trust region) from an L-BFGS point.
 
     Steps Delta = (-H + mu I)^-1 g: mu = 0 (Newton, quadratic convergence) while the Hessian is
@@ -226,7 +236,7 @@ def _second_order_finish(theta, A, beta, op, s: ExactSettings) -> Finish:
     stationary point), and shrinks (/3) after good steps. Near stationarity (max|grad| <=
     ``saddle_grad``) the saddle test runs: a Hessian eigenvalue > eig_tol |lowest| means a saddle.
     """
-    f, g = _grad(theta, A, beta)
+    f, g = _grad(theta, objective)
     op.at(theta)
     mu, steps, tested, stale = 0.0, 0, False, False
     for _ in range(s.max_newton):
@@ -246,7 +256,7 @@ def _second_order_finish(theta, A, beta, op, s: ExactSettings) -> Finish:
                 mu = max(4 * mu, 1e-10 * op.scale)
                 continue
             predicted = float(g @ step) + 0.5 * op.curvature(step)      # model increase, > 0
-            fc, gc = _grad(theta + step, A, beta)
+            fc, gc = _grad(theta + step, objective)
             actual = fc - f
             rounding = 1e-13 * (1.0 + abs(f))
             if actual >= 0.25 * predicted or (abs(actual) <= rounding and float(gc.abs().max()) < gnorm):
@@ -275,28 +285,34 @@ def _second_order_finish(theta, A, beta, op, s: ExactSettings) -> Finish:
     return Finish(False, theta, steps, top, bottom, None)
 
 
-def train_exact(A: torch.Tensor, beta: float, seed: int, settings: ExactSettings = ExactSettings(),
-                theta0: torch.Tensor | None = None) -> ExactRun:
-    """Path (a): maximise eq. (21) from a small random start (or ``theta0``); L-BFGS, then a second-order finish."""
+def train_exact(A: torch.Tensor | DataFactor, beta: float, seed: int, settings: ExactSettings = ExactSettings(),
+                theta0: torch.Tensor | None = None, variances: Variances = UNIT) -> ExactRun:
+    """Path (a): maximise eq. (21) from a small random start (or ``theta0``); L-BFGS, then a second-order finish.
+
+    ``A``: a mixing matrix (Sigma_x = A A^T + sigma_eta^2 I with the noise variance of ``variances``) or any
+    :class:`deep.linear.network.DataFactor`; ``variances``: the decoder and prior variances (the paper's by default).
+    """
     t0 = time.perf_counter()
     s = settings
-    N, k = A.shape
-    net = LinearVAE.initialised(N, k, seed, scale=s.init_scale, device=A.device)
-    theta = net.flat().clone() if theta0 is None else theta0.detach().clone().to(device=A.device, dtype=DTYPE)
+    data = as_data(A, variances)
+    N, k, device = data.N, data.k, data.device
+    objective = lambda t: exact_objective_flat(t, data, beta, variances)     # noqa: E731
+    net = LinearVAE.initialised(N, k, seed, scale=s.init_scale, device=device)
+    theta = net.flat().clone() if theta0 is None else theta0.detach().clone().to(device=device, dtype=DTYPE)
     iters = evals = newton = escapes = 0
-    op = hessian_operator(A, beta)
+    op = hessian_operator(data, beta, variances)
     while True:
         theta = theta.detach().requires_grad_(True)
-        it, ev = _lbfgs(theta, A, beta, s, s.switch_tol)
+        it, ev = _lbfgs(theta, objective, s, s.switch_tol)
         iters, evals = iters + it, evals + ev
-        finish = _second_order_finish(theta.detach(), A, beta, op, s)
+        finish = _second_order_finish(theta.detach(), objective, op, s)
         theta, newton = finish.theta, newton + finish.newton_steps
         if not finish.saddle or escapes >= s.max_escapes:
             break
         escapes += 1
-        theta = _escape(theta, finish.ascent_direction, A, beta, _value(theta, A, beta))
+        theta = _escape(theta, finish.ascent_direction, objective, _value(theta, objective))
     top, bottom = finish.hessian_top, finish.hessian_bottom
-    f, g = _grad(theta, A, beta)
+    f, g = _grad(theta, objective)
     gnorm = float(g.abs().max())
     if math.isnan(top):
         kind = "unchecked"

@@ -52,6 +52,7 @@ TRUSTED_BETAS = (1e-4, 1e8)
 
 
 def run(args, invocation) -> int:
+    from deep.linear.betas import checked_betas
     from numerics.curve import parse_betas
 
     from .. import __version__
@@ -60,7 +61,8 @@ def run(args, invocation) -> int:
     betas = None
     if args.betas is not None:
         try:
-            betas = tuple(float(b) for b in parse_betas(args.betas))
+            # the trained network needs beta > 0 (at beta = 0 its encoder variance would go to 0)
+            betas = checked_betas(parse_betas(args.betas))
         except ValueError as err:
             raise UsageError(f"--betas: {err}") from None
     seeds = bounded_int("--seeds", args.seeds, 1, 1000) if args.seeds is not None else None
