@@ -43,6 +43,8 @@ COMMANDS: tuple[Command, ...] = (
             _here("stationary")),
     Command("optimal-beta", "the TIE-optimal beta to any number of correct digits (mpmath), exact where A is rational",
             _here("optimal_beta")),
+    Command("phase-diagram", "the TIE-optimal beta over two-source mixing matrices (angle x norm ratio, angle x scale)",
+            _here("phase_diagram")),
     Command("crosscheck", "train the linear model of Section IV.B with torch and compare it with the closed form",
             _here("crosscheck")),
     Command("train", "train the deep beta-VAE of Section V (Fig. 2; --fig3 for Fig. 3) over seeds x betas",
