@@ -69,9 +69,10 @@ def main():
     parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
     args = parser.parse_args()
     import bench_deep
+    import bench_general
     import bench_numerics
     rows = bench_numerics.rows() + bench_deep.batched_vs_loop(3) + bench_deep.reduced_in_process() \
-        + bench_deep.cli_runs() + command_rows()
+        + bench_deep.cli_runs() + bench_general.rows() + command_rows()
     machine = machine_description()
     if args.markdown:
         print(f"Measured on {machine}.\n")

@@ -57,6 +57,7 @@ class DataSpectrum:
     noise: float | None = None          # sigma_eta^2 where the data come from a mixing matrix
     warnings: tuple[str, ...] = field(default=())
     sampled_from: np.ndarray | None = None   # the true A of from_samples (TIE of that optimum needs the truth)
+    mean: np.ndarray | None = None           # the data's mean where it is not 0 (from_samples): b_D at the optimum
 
     @property
     def has_truth(self) -> bool:
@@ -74,9 +75,15 @@ class DataSpectrum:
         A = as_mixing_matrix(A)
         N, k = A.shape
         P, sigma, Qt = np.linalg.svd(A, full_matrices=False)
-        s = canonical_signs(Qt.T)
         unit = spectrum(A / np.sqrt(noise))
-        return cls(lam=sigma ** 2 + noise, tail=(N - k) * noise, N=N, k=k, vectors=P * s, mixing=unit, noise=noise)
+        # the eigenvectors in the basis of ``unit.Q`` (A = P diag(sigma) Qt, so A Q / sigma = P Qt Q): with a repeated
+        # eigenvalue of A^T A the optimum is a continuum and TIE depends on the member; the parameters and TIE must
+        # then be those of one and the same member
+        vectors = P @ (Qt @ unit.Q)
+        lam = sigma ** 2 + noise
+        notes = _degeneracy_notes(np.concatenate([lam, [noise] if N > k else []]), k, tie=True)
+        return cls(lam=lam, tail=(N - k) * noise, N=N, k=k, vectors=vectors, mixing=unit, noise=noise,
+                   warnings=notes)
 
     @classmethod
     def from_spectrum(cls, values, k: int) -> DataSpectrum:
@@ -136,7 +143,8 @@ class DataSpectrum:
             raise DataError("samples", f"{samples} draws of {N} dimensions exceed 2.5e8 numbers (1.9 GiB)")
         rng = np.random.default_rng([seed, 1])
         X = rng.standard_normal((samples, k)) @ A.T + np.sqrt(noise) * rng.standard_normal((samples, N))
-        X -= X.mean(axis=0)
+        mean = X.mean(axis=0)
+        X -= mean
         _, sv, Vt = np.linalg.svd(X / np.sqrt(samples), full_matrices=False)
         lam_all = sv ** 2                                     # min(n, N) eigenvalues; the others are 0
         lam = np.zeros(k)
@@ -147,7 +155,8 @@ class DataSpectrum:
         vectors = vectors * canonical_signs(vectors)
         tail = float(np.sum(lam_all[k:]))
         notes = _degeneracy_notes(np.concatenate([lam, lam_all[k:k + 1]]), k)
-        return cls(lam=lam, tail=tail, N=N, k=k, vectors=vectors, noise=noise, warnings=notes, sampled_from=A)
+        return cls(lam=lam, tail=tail, N=N, k=k, vectors=vectors, noise=noise, warnings=notes, sampled_from=A,
+                   mean=mean)
 
 
 # ---------------------------------------------------------------------------------------------- input files
@@ -249,12 +258,14 @@ def _check_semidefinite(S: np.ndarray, scale: float) -> None:
                         f"(-{REL_TOL:g} x N x max |S_ij|); a covariance matrix has none") from None
 
 
-def _degeneracy_notes(lam_desc: np.ndarray, k: int) -> tuple[str, ...]:
+def _degeneracy_notes(lam_desc: np.ndarray, k: int, tie: bool = False) -> tuple[str, ...]:
     lam_desc = np.asarray(lam_desc, dtype=float)
     scale = max(float(lam_desc.max(initial=0.0)), np.finfo(float).tiny)
     gaps = -np.diff(lam_desc[:k + 1])
     if gaps.size and np.any(gaps <= REL_TOL * scale):
-        return ("Sigma_x has repeated eigenvalues among its top k (or at the k-th): the optimal decoder's columns are "
-                "determined only up to a rotation within that eigenspace, the quantities are not",)
+        return ("Sigma_x has repeated eigenvalues among its top k (or at the k-th): the optimum is a continuum (the "
+                "decoder's columns are determined only up to a rotation within that eigenspace); the objective, "
+                "reconstruction, KL, ELBO, log-likelihood and MIE are the same on all of it"
+                + ("; TIE is not: it is reported for the one member whose parameters the toolkit returns" if tie else ""),)
     return ()
 

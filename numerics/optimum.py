@@ -92,8 +92,11 @@ def optimum_parameters(data: DataSpectrum, beta: float, variances: Variances = U
     u = unit_parameters(data, beta, variances)
     U = data.vectors
     N, k = U.shape
-    return Optimum(W_mu=u.encoder_gain[:, None] * U.T, b_mu=np.zeros((k, 1)), W_sigma=np.zeros((k, N)),
-                   b_sigma=(2 * np.log(u.encoder_std))[:, None], D=U * u.decoder_gain, b_D=np.zeros((N, 1)),
+    W_mu = u.encoder_gain[:, None] * U.T
+    # data with a mean m (finite samples): the biases absorb it, b_D = m and b_mu = -W_mu m (eq. 22 for centred data)
+    m = np.zeros((N, 1)) if data.mean is None else np.reshape(data.mean, (N, 1))
+    return Optimum(W_mu=W_mu, b_mu=-W_mu @ m, W_sigma=np.zeros((k, N)),
+                   b_sigma=(2 * np.log(u.encoder_std))[:, None], D=U * u.decoder_gain, b_D=m.copy(),
                    lam=data.lam, d2=u.decoder_gain ** 2)
 
 
@@ -125,7 +128,16 @@ def terms_at(spec: Spectrum, beta: float) -> Terms:
 
 
 def general_terms(data: DataSpectrum, beta: float, variances: Variances = UNIT) -> Terms:
-    """Every term at the optimum for any data and variances, beta >= 0 (module docstring); TIE None without a truth."""
+    """Every term at the optimum for any data and variances, beta >= 0 (module docstring); TIE None without a truth.
+
+    The noise variance belongs to the data (``data.noise``, from :meth:`DataSpectrum.from_mixing`); ``variances.noise``
+    is used only to build data from a mixing matrix: a value other than the default 1 that disagrees with the data's is
+    refused rather than silently ignored (with a covariance or a spectrum Sigma_x already contains the noise).
+    """
+    if variances.noise != 1.0 and variances.noise != data.noise:
+        raise ValueError(f"noise variance {variances.noise:g} disagrees with the data's "
+                         f"({'none: Sigma_x was given' if data.noise is None else f'{data.noise:g}'}); build the data "
+                         "with DataSpectrum.from_mixing(A, noise)")
     N, s2 = data.N, variances.decoder
     lam, tail = data.lam / s2, data.tail / s2          # the unit-variance model on x / sigma_d
     with np.errstate(divide="ignore", invalid="ignore"):

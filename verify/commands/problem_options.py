@@ -148,8 +148,10 @@ def resolve_data(args) -> DataInput:
         description = problem.description
     if noise != 1.0:
         description += f"; noise variance {noise:g}"
-    return DataInput(data, variances, problem, description, problem.warnings + data.warnings, problem_input(problem),
-                     seeds)
+    # the problem's note on repeated eigenvalues of A^T A already says that the optimum is a continuum: keep one
+    said = any("repeated eigenvalues" in w for w in problem.warnings)
+    notes = problem.warnings + tuple(w for w in data.warnings if not (said and "repeated eigenvalues" in w))
+    return DataInput(data, variances, problem, description, notes, problem_input(problem), seeds)
 
 
 def _positive_int(args, name):
