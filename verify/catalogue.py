@@ -15,6 +15,8 @@ from typing import Callable
 
 from . import checks_deep as deep
 from . import checks_fig1 as fig1
+from . import checks_literature as lit
+from . import checks_literature_units as lit_units
 from . import checks_propositions as props
 from . import checks_protocol as protocol
 from . import checks_tractable as tract
@@ -108,6 +110,24 @@ CLAIMS: tuple[Claim, ...] = (
           "β, confirming our propositions.", fig1.check_fig1_kl, "figure"),
     Claim("abstract-finite-optimal-beta", "Abstract, I", "This incompatibility leads to a non-monotonic inference "
           "performance in β-VAE with a finite optimal β.", tract.check_finite_optimal_beta, "analysis"),
+    # ---- Beyond the paper: the general linear model and the literature
+    Claim("beta-is-decoder-variance", "Beyond, decoder variance (Lucas et al. 2019)", "Beyond the paper: the β-VAE "
+          "optimum is the plain VAE's (β = 1) whose decoder variance is β; generally the optimum at (β, σd²) is the "
+          "unit model's at β' = βσd², and L(β, σd²) = L_unit(β')/σd² + (N/2)log(2π)/σd² − (N/2)log(2πσd²) (the "
+          "equivalence of β and the decoder's noise variance, e.g. Lucas, Tucker, Grosse & Norouzi 2019). So the ELBO "
+          "and the log-likelihood of the unit-variance decoder peak at β = 1, the true noise model.",
+          lit.check_beta_is_decoder_variance, "analysis"),
+    Claim("lit-ppca", "Beyond, Tipping & Bishop 1999", "Beyond the paper: at β = 1 the optimum is the maximum-likelihood "
+          "probabilistic PCA solution of Tipping & Bishop (1999), W = U(Λ − σ²I)^{1/2}R with σ² the known decoder "
+          "variance, columns with λ ≤ σ² zero.", lit.check_lit_ppca, "analysis"),
+    Claim("lit-collapse-threshold", "Beyond, Lucas et al. 2019", "Beyond the paper: unit i collapses (decoder gain 0, "
+          "q(z_i|x) = p(z_i), KL_i = 0) exactly when λ_i ≤ βσd² (Lucas, Tucker, Grosse & Norouzi 2019, \"Don't blame "
+          "the ELBO!\"); the paper's thresholds β = 1.25 and 66.25 are an instance.",
+          lit_units.check_lit_collapse, "analysis"),
+    Claim("lit-pca-alignment", "Beyond, Rolinek et al. 2019", "Beyond the paper: the optimal decoder's columns are "
+          "aligned with principal directions (eigenvectors) of Σx, not with the sources (Rolinek, Zietlow & Martius "
+          "2019), which is why the gauge-aligned TIE stays positive at every β when the columns of A are not "
+          "orthogonal.", lit_units.check_lit_pca_alignment, "analysis"),
     # ---- Appendix B: derivation details
     _eq(35, "App. B-A, eq. 35", "(δ/δJ)ᵀ(δ/δJ) Z[J]|J=0 = Ez∼N(0,Σz)[zᵀAᵀAz], with Z[J] of eq. (34)."),
     _eq(36, "App. B-A, eq. 36", "Z[J] = exp{½ (JA)ᵀΣz(JA)}."),
