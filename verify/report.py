@@ -13,6 +13,8 @@ import shlex
 
 from numerics.artifacts import dumps, jsonable, record
 
+from .report_beyond import beyond_the_paper_markdown
+
 VERDICT_ORDER = ("confirmed", "qualified", "corrected", "refuted", "not-checked", "error")
 
 
@@ -131,6 +133,7 @@ def report_markdown(result, *, figures: dict, derivation_files: list[str], equat
     if errata:
         out += ["", "## Errata", "", "| claim | erratum |", "|---|---|"]
         out += [f"| {r['id']} | {_md_escape(r.get('erratum', ''))} |" for r in errata]
+    out += [""] + beyond_the_paper_markdown({r["id"]: r for r in recs}).splitlines()
     out += ["", "## Claims", ""]
     for r in recs:
         out += [f"### {r['id']}", "", f"*{r['section']}* — **{r['verdict']}**", "", f"> {r['statement']}", "",
