@@ -80,6 +80,7 @@ class DataInput:
     warnings: tuple[str, ...]
     inputs: dict
     seeds: dict
+    covariance: object | None = None   # the N x N matrix of --covariance, when the command asked to keep it
 
 
 def resolve_variances(args):
@@ -100,8 +101,9 @@ def resolve_variances(args):
         raise UsageError(f"--{err.field}: {err.problem}") from None
 
 
-def resolve_data(args) -> DataInput:
-    """Every data option checked (one usage line for the first problem), nothing computed beyond the eigen-data."""
+def resolve_data(args, *, keep_covariance: bool = False) -> DataInput:
+    """Every data option checked (one usage line for the first problem), nothing computed beyond the eigen-data.
+    ``keep_covariance``: also return the --covariance matrix itself (a copy: the eigen-decomposition consumes one)."""
     from numerics import data_spectrum as ds
     from numerics.artifacts import matrix_fingerprint
 
@@ -123,9 +125,10 @@ def resolve_data(args) -> DataInput:
         if args.covariance is not None:
             S = ds.load_covariance(args.covariance)
             fingerprint = matrix_fingerprint(S)
+            kept = S.copy() if keep_covariance else None
             data = ds.DataSpectrum.from_covariance(S, latents)
             return DataInput(data, variances, None, f"covariance from {args.covariance} (N={data.N}, k={data.k})",
-                             data.warnings, {"covariance": {"file": str(args.covariance), **fingerprint}}, {})
+                             data.warnings, {"covariance": {"file": str(args.covariance), **fingerprint}}, {}, kept)
         if args.spectrum is not None:
             values = ds.parse_spectrum(args.spectrum)
             data = ds.DataSpectrum.from_spectrum(values, latents)
