@@ -50,7 +50,8 @@ from scipy.optimize import minimize, root
 
 from .blas_threads import single_threaded_openblas
 from .model import Parameters, flatten, unflatten
-from .optimum import closed_form_optimum
+from .data_spectrum import DataSpectrum
+from .optimum import optimum_parameters
 from .stationary_classify import EIG_TOL, HessianSummary, classify, invariants, same_class, symmetry_dimension
 from .stationary_hessian import gradient, hessian, objective
 from .stationary_starts import random_start, theory_points
@@ -239,8 +240,14 @@ def _check_inputs(A, beta, starts, seed):
 
 def solve_stationary(A, beta, starts: int = 24, seed: int = 0, *, ascent_fraction: float = 0.5,
                      theory: bool = True, theory_jitter: float = 1e-2, eig_tol: float = EIG_TOL,
-                     single_thread_blas: bool = True) -> StationaryResult:
+                     single_thread_blas: bool = True, noise: float = 1.0, covariance=None) -> StationaryResult:
     """Find and classify the stationary points of the full objective for mixing matrix A and beta.
+
+    Sigma_x = A A^T + ``noise`` I; or, with ``covariance`` (an N x N matrix, checked as by
+    :meth:`numerics.data_spectrum.DataSpectrum.from_covariance`), Sigma_x itself, and ``A`` only gives (N, k) by its
+    shape (pass ``numpy.zeros((N, k))``). Unit decoder and prior variances: the stationary points of the general model
+    at (beta, sigma_d^2, sigma_p^2) are these at beta sigma_d^2, mapped by z -> z / sigma_p (identities (a) and (b),
+    :mod:`derivations.general_model`).
 
     ``starts`` generic starts, random at a scale log-uniform in [0.1, 1]: a fraction
     ``ascent_fraction`` of them is first pushed uphill by 1-100 (log-uniform) L-BFGS iterations on
@@ -249,15 +256,24 @@ def solve_stationary(A, beta, starts: int = 24, seed: int = 0, *, ascent_fractio
     Deterministic for a given ``seed`` (``wall_time`` aside).
     """
     A, beta, starts, seed = _check_inputs(A, beta, starts, seed)
+    N, k = A.shape
+    if covariance is None:
+        data = DataSpectrum.from_mixing(A, noise)
+        Sigma = A @ A.T + noise * np.eye(N)
+    else:
+        Sigma = np.array(covariance, dtype=float)
+        if Sigma.shape != (N, N):
+            raise ValueError(f"covariance must be {N} x {N} for A of shape {A.shape}, got {Sigma.shape}")
+        data = DataSpectrum.from_covariance(Sigma.copy(), k)
     # divergent starts overflow on their way out; they are counted as not converged, not warned about
     with single_threaded_openblas() if single_thread_blas else contextlib.nullcontext(), np.errstate(all="ignore"):
-        return _solve_stationary(A, beta, starts, seed, ascent_fraction, theory, theory_jitter, eig_tol)
+        return _solve_stationary(Sigma, k, optimum_parameters(data, beta), beta, starts, seed, ascent_fraction,
+                                 theory, theory_jitter, eig_tol)
 
 
-def _solve_stationary(A, beta, starts, seed, ascent_fraction, theory, theory_jitter, eig_tol):
+def _solve_stationary(Sigma, k, opt, beta, starts, seed, ascent_fraction, theory, theory_jitter, eig_tol):
     t0 = time.perf_counter()
-    N, k = A.shape
-    Sigma = A @ A.T + np.eye(N)
+    N = Sigma.shape[0]
     rng = np.random.default_rng(seed)
 
     init = []                                           # (kind of start, theta0)
@@ -301,7 +317,6 @@ def _solve_stationary(A, beta, starts, seed, ascent_fraction, theory, theory_jit
         else:
             classes.append([inv, sol, gn, 1])
 
-    opt = closed_form_optimum(A, beta)
     cf_inv = invariants(opt, Sigma, beta)
     f_cf = cf_inv[0]
     points = []

@@ -53,7 +53,7 @@ EIG_TOL = 1e-9           # relative tolerance for a zero Hessian eigenvalue
 def eigen_clusters(Sigma, rel=1e-8):
     """Eigenvalues of Sigma (descending) grouped when equal to ``rel``; list of (lambda, U_c)."""
     lam, U = np.linalg.eigh(Sigma)
-    lam, U = lam[::-1], U[:, ::-1]
+    lam, U = np.clip(lam[::-1], 0.0, None), U[:, ::-1]     # a singular covariance: -1e-17 is 0
     clusters, start = [], 0
     scale = max(1.0, abs(lam[0]))
     for i in range(1, len(lam) + 1):
