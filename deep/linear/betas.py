@@ -5,6 +5,8 @@ beta = lambda_i = 1 + a_i (a_i the eigenvalues of A^T A: ``numerics.model.spectr
 where unit i collapses; on a threshold it is degenerate (the collapsing unit is flat to quartic order)
 and training converges slowly. So the betas bracket 1 and each threshold (:func:`default_betas`), path (b)
 runs on a subset of them (:func:`sampled_betas`), and :func:`near_threshold` names user betas that sit on one.
+Every function takes ``A`` as a mixing matrix (the paper's model) or a :class:`deep.linear.metrics.LinearData`, whose
+thresholds are lambda_i / sigma_d^2 (:func:`deep.linear.metrics.collapse_thresholds`).
 
 >>> import numpy as np
 >>> A = 0.5 * (np.ones((128, 2)) + np.eye(128, 2))        # the paper's problem
@@ -19,7 +21,7 @@ import math
 
 import numpy as np
 
-from numerics.model import spectrum
+from .metrics import collapse_thresholds
 
 
 def default_betas(A, *, reduced: bool = False, margin: float = 1.15, max_thresholds: int = 6) -> tuple[float, ...]:
@@ -31,7 +33,9 @@ def default_betas(A, *, reduced: bool = False, margin: float = 1.15, max_thresho
     keeps five: below 1, just above 1 and below the first threshold, just above it, a middle value
     and beyond the last threshold (the audit's plan).
     """
-    t_all = spectrum(A).collapse_thresholds
+    t_all = collapse_thresholds(A)
+    if not len(t_all):
+        return (0.5, 1.0, 2.0)          # every unit is collapsed at every beta > 0 (Sigma_x's top k eigenvalues are 0)
     t = t_all
     if len(t) > max_thresholds:
         t = t[np.unique(np.round(np.linspace(0, len(t) - 1, max_thresholds)).astype(int))]
@@ -60,7 +64,8 @@ def sampled_betas(betas, A) -> tuple[float, ...]:
     """Path (b)'s subset: the smallest beta, the first one above the first threshold, and the one
     closest (in log beta) to the geometric mean of that one and the largest."""
     betas = sorted(betas)
-    first = float(spectrum(A).collapse_thresholds[0])
+    t = collapse_thresholds(A)
+    first = float(t[0]) if len(t) else betas[-1]
     above = [b for b in betas if b > first] or [betas[-1]]
     rest = [b for b in betas if b > above[0]]
     picks = [betas[0], above[0]]
@@ -72,7 +77,7 @@ def sampled_betas(betas, A) -> tuple[float, ...]:
 
 def near_threshold(betas, A, rel: float = 1e-3) -> tuple[float, ...]:
     """The betas within ``rel`` of a collapse threshold (degenerate optimum, slow convergence)."""
-    t = spectrum(A).collapse_thresholds
+    t = collapse_thresholds(A)
     return tuple(b for b in betas if np.any(np.abs(b / t - 1) <= rel))
 
 

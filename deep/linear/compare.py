@@ -18,7 +18,11 @@ name                      trained network                                     cl
 ``mie``, ``tie``
 ========================  ==================================================  ====================
 
-``tie`` is gauge-aligned on both sides (minimised over signed permutations of the latents).
+``tie`` is gauge-aligned on both sides (minimised over signed permutations of the latents). For the general model
+(:class:`deep.linear.metrics.LinearData`: any Sigma_x, noise, decoder and prior variances) the closed form is
+:func:`numerics.optimum.optimum_parameters` and :func:`numerics.optimum.general_terms`, the log-likelihood that of
+N(b_D, sigma_p^2 D D^T + sigma_d^2 I), and TIE is measured on z / sigma_p against the true posterior; with a
+covariance there are no sources: ``tie`` is then None on both sides, with no relative error (:data:`NOT_DEFINED`).
 
 Monte-Carlo tolerance of path (b) (:func:`mc_prediction`). Path (b) averages the Adam iterates
 over its last ``n`` samples. Averaged stochastic-gradient iterates near a non-degenerate optimum
@@ -57,9 +61,9 @@ import numpy as np
 import torch
 
 from numerics.model import Parameters, Terms
-from numerics.optimum import Optimum, closed_form_optimum, closed_form_terms
+from numerics.optimum import Optimum, closed_form_optimum, closed_form_terms, general_terms, optimum_parameters
 
-from .metrics import TrainedQuantities, trained_quantities
+from .metrics import LinearData, TrainedQuantities, trained_quantities
 from .network import DTYPE, exact_objective_flat, sample_data, sampled_objective, split
 
 MC_Z_LIMIT = 6.0   # path (b) is "within Monte-Carlo error" when every z <= this (see the module docstring)
@@ -70,9 +74,9 @@ QUANTITIES = ("dtd_eigenvalues", "sigma_z", "w_sigma", "b_mu", "b_D", "dtd_offdi
 
 @dataclass(frozen=True)
 class QuantityComparison:
-    trained: float | tuple
-    closed_form: float | tuple
-    relative_error: float
+    trained: float | tuple | None
+    closed_form: float | tuple | None
+    relative_error: float | None            # None: the quantity is not defined for these data (NOT_DEFINED)
 
 
 @dataclass(frozen=True)
@@ -84,7 +88,19 @@ class Reference:
 
 
 def reference(A, beta: float) -> Reference:
-    return Reference(closed_form_optimum(A, beta), closed_form_terms(A, beta))
+    """The closed form at ``beta`` for a mixing matrix A (the paper's model) or a :class:`LinearData`."""
+    if not isinstance(A, LinearData):
+        return Reference(closed_form_optimum(A, beta), closed_form_terms(A, beta))
+    data = A.data_spectrum()
+    return Reference(optimum_parameters(data, beta, A.variances), general_terms(data, beta, A.variances))
+
+
+NOT_DEFINED = QuantityComparison(None, None, None)
+
+
+def worst_error(comparisons: dict) -> float:
+    """The largest relative error over the quantities that are defined."""
+    return max(c.relative_error for c in comparisons.values() if c.relative_error is not None)
 
 
 def relative_error(trained, closed) -> float:
@@ -109,9 +125,13 @@ def compare(t: TrainedQuantities, ref: Reference) -> dict[str, QuantityCompariso
         "b_D": (t.b_D_max, 0.0),
         "dtd_offdiagonal": (t.dtd_offdiagonal, 0.0),
     }
+    out = {name: QuantityComparison(tr, cf, relative_error(tr, cf)) for name, (tr, cf) in pairs.items()}
     for name in SCALARS:
-        pairs[name] = (float(getattr(t.terms, name)), float(getattr(ref.terms, name)))
-    return {name: QuantityComparison(tr, cf, relative_error(tr, cf)) for name, (tr, cf) in pairs.items()}
+        tr, cf = getattr(t.terms, name), getattr(ref.terms, name)
+        # TIE without sources (a covariance): None on both sides; one side None alone is a bug, not a result
+        out[name] = NOT_DEFINED if tr is None and cf is None else \
+            QuantityComparison(float(tr), float(cf), relative_error(float(tr), float(cf)))
+    return out
 
 
 @dataclass(frozen=True)

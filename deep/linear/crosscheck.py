@@ -8,7 +8,9 @@ For each beta and seed the network of :mod:`deep.linear.network` is trained
   (Adam, :func:`deep.linear.train.train_sampled`),
 
 and every quantity of :data:`deep.linear.compare.QUANTITIES` is compared with
-``numerics.optimum``'s closed form. ``max_relative_error`` is the largest relative error over all
+``numerics.optimum``'s closed form. The general model (:class:`deep.linear.metrics.LinearData`: a covariance, a noise
+variance, decoder and prior variances) runs on path (a) only: path (b)'s sampler and minibatch objective
+(``deep.linear.network.sample_data``, ``sampled_objective``) are those of the paper's model. ``max_relative_error`` is the largest relative error over all
 quantities, betas and seeds of path (a); path (b) is reported per beta with its predicted
 Monte-Carlo error (:func:`deep.linear.compare.mc_prediction`), never in ``max_relative_error``.
 The torch autograd gradient is compared with the gradient generated from SymPy
@@ -27,6 +29,12 @@ measured 10x slower). float64 throughout; identical seeds give identical numbers
 >>> r = run_crosscheck(fig3_mixing(), [2.0], [0], paths=("exact",))
 >>> r.max_relative_error < 1e-8, r.gradient_check["max_relative_error"] < 1e-10
 (True, True)
+>>> from numerics.variances import Variances
+>>> from deep.linear.metrics import LinearData
+>>> g = run_crosscheck(LinearData.from_mixing(fig3_mixing(), Variances(noise=0.5, prior=4.0)), [2.0], [0],
+...                    paths=("exact",))
+>>> g.max_relative_error < 1e-8, g.problem["variances"]["prior_variance"]
+(True, 4.0)
 """
 from __future__ import annotations
 
@@ -38,14 +46,14 @@ import numpy as np
 import torch
 
 from numerics.artifacts import jsonable, versions
-from numerics.model import parameter_count, spectrum
+from numerics.model import parameter_count
 
 from ..device import pick_device, torch_threads
 from .betas import checked_betas, near_threshold, plan_betas, plan_sampled_betas
-from .compare import MC_Z_LIMIT, compare, mc_prediction, monte_carlo_z, reference
+from .compare import MC_Z_LIMIT, compare, mc_prediction, monte_carlo_z, reference, worst_error
 from .gradient_check import gradient_check
-from .metrics import trained_quantities
-from .network import DTYPE
+from .metrics import LinearData, trained_quantities
+from .network import DTYPE, DataFactor
 from .plan import PATHS, CrosscheckPlan, command_plan
 from .result import CrosscheckRecord, CrosscheckResult
 from .train import NEWTON_MAX_PARAMS, train_exact, train_sampled
@@ -72,6 +80,8 @@ def run_crosscheck(A, betas=None, seeds=None, *, paths=PATHS, quick: bool = Fals
                    progress: bool = False) -> CrosscheckResult:
     """Train the linear model on both paths and compare it with the closed form.
 
+    ``A``: a mixing matrix (the paper's model) or a :class:`deep.linear.metrics.LinearData` (path (a) only unless it
+    is the paper's model).
     ``betas``: iterable of beta > 0, or None for the plan's (:func:`deep.linear.betas.default_betas` of A).
     ``seeds``: an int S (seeds ``seed .. seed + S - 1``) or an iterable of seeds; None: the plan's.
     ``plan``: a :class:`CrosscheckPlan` (default :func:`deep.linear.plan.command_plan` of ``quick``);
@@ -81,13 +91,21 @@ def run_crosscheck(A, betas=None, seeds=None, *, paths=PATHS, quick: bool = Fals
     Raises ValueError on bad input.
     """
     t0 = time.perf_counter()
-    A = np.asarray(A, dtype=float)
-    if A.ndim != 2 or A.shape[1] > A.shape[0] or not np.all(np.isfinite(A)):
-        raise ValueError(f"mixing matrix must be a finite N x k array with k <= N, got shape {A.shape}")
+    if isinstance(A, LinearData):
+        data = A
+        A = data.mixing if data.is_paper_model else data
+    else:
+        A = np.asarray(A, dtype=float)
+        if A.ndim != 2 or A.shape[1] > A.shape[0] or not np.all(np.isfinite(A)):
+            raise ValueError(f"mixing matrix must be a finite N x k array with k <= N, got shape {A.shape}")
+        data = LinearData.from_mixing(A)
     plan = plan if plan is not None else command_plan(quick)
     paths = tuple(paths)
     if not paths or any(p not in PATHS for p in paths):
         raise ValueError(f"paths must be a non-empty subset of {PATHS}, got {paths}")
+    if "sampled" in paths and not data.is_paper_model:
+        raise ValueError("path (b) (sampled) runs only on the paper's model (a mixing matrix, unit variances): its "
+                         "sampler and minibatch objective know no other Sigma_x or variances")
     user_betas = betas is not None
     betas = checked_betas(betas) if user_betas else plan_betas(plan.betas, A)
     seed_list = _seed_list(seeds, seed) if seeds is not None else tuple(plan.seeds)
@@ -102,38 +120,44 @@ def run_crosscheck(A, betas=None, seeds=None, *, paths=PATHS, quick: bool = Fals
         plan = replace(plan, sampled=replace(plan.sampled, steps=int(sampled_steps)))
     plan = replace(plan, betas=betas, seeds=seed_list, paths=paths, sampled_betas=tuple(s_betas))
     dev = pick_device(device)
-    N, k = A.shape
+    N, k = data.N, data.k
     jobs = ([("exact", b, s) for b in betas for s in seed_list] if "exact" in paths else []) + \
            [("sampled", b, s) for b in s_betas for s in s_seeds]
     records = []
     # one thread on the CPU: see the module docstring
     with torch_threads(1 if dev.type == "cpu" else None):
-        At = torch.as_tensor(A, dtype=DTYPE, device=dev)
+        At = torch.as_tensor(data.B, dtype=DTYPE, device=dev)
+        factor = DataFactor(At, data.noise, k)      # the paper's model: as_data(At), Sigma_x = A A^T + I
         grad = gradient_check(A, plan.gradient_points, seed=seed_list[0], device=dev)
         refs, predictions = {}, {}
         bar = _progress_bar(len(jobs), progress)
         for path, beta, s in jobs:
             ref = refs.setdefault(beta, reference(A, beta))
             t1 = time.perf_counter()
-            run = train_exact(At, beta, s, plan.exact) if path == "exact" else train_sampled(At, beta, s, plan.sampled)
+            run = (train_exact(factor, beta, s, plan.exact, variances=data.variances) if path == "exact"
+                   else train_sampled(At, beta, s, plan.sampled))
             quantities = trained_quantities(run.params, A, beta)
             comps = compare(quantities, ref)
             monte = _monte_carlo(A, beta, plan, comps, predictions, dev) if path == "sampled" else None
             records.append(CrosscheckRecord(
                 path=path, beta=beta, seed=s, comparisons=comps,
-                max_relative_error=max(c.relative_error for c in comps.values()), optimiser=run.optimiser_record(),
+                max_relative_error=worst_error(comps), optimiser=run.optimiser_record(),
                 monte_carlo=monte,
                 alignment=quantities.alignment,
                 wall_time=time.perf_counter() - t1))
             bar.update(1)
         bar.close()
     exact = [r.max_relative_error for r in records if r.path == "exact"]
-    t = spectrum(A).collapse_thresholds
+    t = data.collapse_thresholds()
+    problem = {"N": N, "k": k, "collapse_thresholds": [float(x) for x in t],
+               "near_threshold": list(near_threshold(betas, A))}
+    if not data.is_paper_model:
+        problem.update(sigma_x="A A^T + sigma_eta^2 I (mixing matrix)" if data.mixing is not None else
+                       "covariance (no sources: TIE not defined)", variances=data.variances.to_json())
     return CrosscheckResult(
         max_relative_error=max(exact) if exact else None, records=tuple(records), gradient_check=grad,
         protocol={**jsonable(plan), "mc_z_limit": MC_Z_LIMIT}, wall_time=time.perf_counter() - t0,
-        problem={"N": N, "k": k, "collapse_thresholds": [float(x) for x in t],
-                 "near_threshold": list(near_threshold(betas, A))},
+        problem=problem,
         environment={**environment(dev), "seeds": list(seed_list)})
 
 

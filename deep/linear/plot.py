@@ -2,7 +2,9 @@
 
 Panels: the spectrum of D^T D, Sigma_z = exp(b_sigma), ELBO, reconstruction, KL, log-likelihood,
 MIE and TIE (the closed form as lines over a dense beta grid; path (a) as circles, path (b) as
-crosses), and the relative errors of every record. Written atomically (temp file + os.replace).
+crosses), and the relative errors of every record. Written atomically (temp file + os.replace). ``A``: a mixing
+matrix (the paper's model) or a :class:`deep.linear.metrics.LinearData` (the general closed form; no TIE line
+without sources).
 """
 from __future__ import annotations
 
@@ -12,7 +14,9 @@ import numpy as np
 
 from numerics.curve import beta_curve
 from numerics.artifacts import save_figure
-from numerics.optimum import closed_form_optimum
+from numerics.optimum import closed_form_optimum, unit_parameters
+
+from .metrics import LinearData
 
 
 def plot_crosscheck(result, A, path, title: str = "") -> Path:
@@ -24,8 +28,20 @@ def plot_crosscheck(result, A, path, title: str = "") -> Path:
     betas = sorted({r.beta for r in result.records})
     lo, hi = min(betas + [1.0]) / 1.5, max(betas + [1.0]) * 1.5
     grid = np.geomspace(lo, hi, 300)
-    curve = beta_curve(A, grid)
-    d2 = np.array([closed_form_optimum(A, b).d2 for b in grid])
+    general = isinstance(A, LinearData) and not A.is_paper_model
+    if general:
+        data = A.data_spectrum()
+        curve = beta_curve(data, grid, A.variances)
+        units = [unit_parameters(data, b, A.variances) for b in grid]
+        d2 = np.array([u.decoder_gain ** 2 for u in units])
+        var_z = np.array([u.encoder_std ** 2 for u in units])
+        has_tie = A.mixing is not None
+    else:
+        A = A.mixing if isinstance(A, LinearData) else A
+        curve = beta_curve(A, grid)
+        d2 = np.array([closed_form_optimum(A, b).d2 for b in grid])
+        var_z = grid[:, None] / (grid[:, None] + d2)
+        has_tie = True
     fig, axes = plt.subplots(2, 4, figsize=(16, 7.5))
     axes = axes.ravel()
     style = {"exact": dict(marker="o", mfc="none", ms=7, ls="none", color="C3", label="path (a): exact objective"),
@@ -51,14 +67,15 @@ def plot_crosscheck(result, A, path, title: str = "") -> Path:
     ax.legend(fontsize=7)
     ax = axes[1]
     for i in range(d2.shape[1]):
-        ax.plot(grid, grid / (grid + d2[:, i]), color="0.3", lw=1)
+        ax.plot(grid, var_z[:, i], color="0.3", lw=1)
         for kind, xs, ys in points("sigma_z", i):
             ax.plot(xs, ys, **{**style[kind], "label": None})
-    ax.set_title(r"(B) $\Sigma_z = e^{b_\sigma}$ vs $\beta/(\beta+d_i^2)$", fontsize=10)
+    ax.set_title(r"(B) $\Sigma_z = e^{b_\sigma}$ vs $\sigma_p^2\beta'/(\beta'+\tilde d_i^2)$" if general else
+                 r"(B) $\Sigma_z = e^{b_\sigma}$ vs $\beta/(\beta+d_i^2)$", fontsize=10)
     for ax, (letter, name, label) in zip(axes[2:7], [("C", "elbo", "ELBO"), ("D", "reconstruction", "reconstruction"),
                                                     ("E", "kl", "KL"), ("F", "log_likelihood", "log-likelihood"),
                                                     ("G", "mie", "MIE and TIE")]):
-        names = [name] if name != "mie" else ["mie", "tie"]
+        names = [name] if name != "mie" else ["mie", "tie"] if has_tie else ["mie"]
         for nm in names:
             ax.plot(grid, curve.column(nm), lw=1, color="0.3" if nm != "tie" else "0.6",
                     label=f"closed form {nm.upper()}" if name == "mie" else None)

@@ -27,8 +27,13 @@ def format_result(r: CrosscheckResult, description: str = "") -> str:
     lines = [f"crosscheck: {description}" if description else "crosscheck",
              "collapse thresholds beta = " + ", ".join(f"{t:.6g}" for t in p.get("collapse_thresholds", []))
              + f"; protocol {pr['name']}; {r.environment.get('device')}, float64; wall time {r.wall_time:.1f} s"]
+    if "variances" in p:
+        lines.append(f"general model: Sigma_x = {p['sigma_x']}; "
+                     + ", ".join(f"{k} = {v:g}" for k, v in p["variances"].items()))
     g = r.gradient_check
-    lines.append(f"gradient check: torch autograd vs the SymPy-generated gradient at {g['points']} random points: "
+    route = "the SymPy-generated gradient" if g["method"].startswith("torch") else "complex-step derivatives of " \
+        "the SymPy-generated general objective"
+    lines.append(f"gradient check: torch autograd vs {route} at {g['points']} random points: "
                  f"max relative difference {g['max_relative_error']:.1e} (tolerance {g['tolerance']:g})")
     lines.append("relative error = |trained - closed form| / max(|closed form|, 1); 'zeros' = max of |W_sigma|, "
                  "|b_mu|, |b_D|, off-diagonal of D^T D")
@@ -51,7 +56,7 @@ def format_result(r: CrosscheckResult, description: str = "") -> str:
             lines.append(head + "  | max z (error / predicted Monte-Carlo rms)")
         for beta in sorted({x.beta for x in recs}):
             rs = [x for x in recs if x.beta == beta]
-            cells = " ".join(f"{max(x.comparisons[q].relative_error for x in rs for q in qs):8.1e}" for _, qs in COLUMNS)
+            cells = " ".join(_cell([x.comparisons[q].relative_error for x in rs for q in qs]) for _, qs in COLUMNS)
             if path == "exact":
                 it = ",".join(str(x.optimiser["lbfgs_iterations"]) for x in rs)
                 nw = ",".join(str(x.optimiser["newton_steps"]) for x in rs)
@@ -67,7 +72,14 @@ def format_result(r: CrosscheckResult, description: str = "") -> str:
         else:
             lines.append(f"largest relative error of path (b) = {r.sampled_max_relative_error():.2e} "
                          f"(not part of max_relative_error; z <= {MC_Z_LIMIT:g} means within Monte-Carlo error)")
+    if any(x.comparisons["tie"].relative_error is None for x in r.records):
+        lines.append("note: TIE n/a: with a covariance there are no sources, so no ground-truth posterior to compare with")
     if p.get("near_threshold"):
         lines.append("note: beta " + ", ".join(f"{b:g}" for b in p["near_threshold"]) +
                      " sits on a collapse threshold: the optimum is degenerate there and converges slowly")
     return "\n".join(lines)
+
+
+def _cell(errors) -> str:
+    defined = [e for e in errors if e is not None]
+    return f"{max(defined):8.1e}" if defined else f"{'n/a':>8}"

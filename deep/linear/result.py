@@ -40,7 +40,7 @@ class CrosscheckRecord:
     max_relative_error: float
     optimiser: dict              # iterations, stopping, Hessian test (a); steps, samples (b)
     monte_carlo: dict | None     # path (b): predicted rms relative error per quantity and z = observed / predicted
-    alignment: Alignment         # the signed permutation that minimised TIE
+    alignment: Alignment | None  # the signed permutation that minimised TIE (None: no sources, no TIE)
     wall_time: float
 
     def iterations(self) -> dict:
@@ -56,7 +56,7 @@ class CrosscheckRecord:
                 "quantities": {k: {"trained": c.trained, "closed_form": c.closed_form,
                                    "relative_error": c.relative_error} for k, c in self.comparisons.items()},
                 "optimiser": self.optimiser, "monte_carlo": self.monte_carlo,
-                "alignment": self.alignment.to_json(),
+                "alignment": self.alignment.to_json() if self.alignment is not None else None,
                 "wall_time": self.wall_time}
 
 
@@ -89,7 +89,7 @@ class CrosscheckResult:
                 rs = [r for r in recs if r.beta == beta]
                 out.append({"path": path, "beta": beta, "seeds": [r.seed for r in rs],
                             "max_relative_error": max(r.max_relative_error for r in rs),
-                            "relative_error": {q: max(r.comparisons[q].relative_error for r in rs) for q in QUANTITIES},
+                            "relative_error": {q: _worst(r.comparisons[q].relative_error for r in rs) for q in QUANTITIES},
                             "objective_spread_over_seeds": float(np.ptp([r.comparisons["objective"].trained for r in rs])),
                             "iterations": [r.iterations() for r in rs]})
         return out
@@ -102,3 +102,9 @@ class CrosscheckResult:
                 "gradient_check": self.gradient_check, "problem": self.problem, "protocol": self.protocol,
                 "environment": self.environment, "wall_time": self.wall_time, "per_beta": self.per_beta(),
                 "records": [r.to_json() for r in self.records]}
+
+
+def _worst(errors):
+    """The largest relative error; None where the quantity is not defined (TIE without sources)."""
+    defined = [e for e in errors if e is not None]
+    return max(defined) if defined else None
