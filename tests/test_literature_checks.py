@@ -1,12 +1,17 @@
 """The routes of the four "beyond the paper" checks (verify.checks_literature, verify.checks_literature_units) can
 fail: each is checked against an independent route, then fed a deliberately wrong variant that it must reject
 (beta' = beta / sigma_d^2; T&B's W with (Lambda - beta sigma^2 I) at beta != 1; the threshold lambda_i <= beta / sigma_d^2;
-the columns of A in place of D).
+the columns of A in place of D). The three computed conditions (verify.literature_conditions) are fed wrong variants
+too (a likelihood peak placed at beta = sigma_eta^2 / sigma_d^2, a rotated decoder reported as equally good, the
+marginal posterior variances as the factorised encoder's), and each check is shown to return ``confirmed`` when its
+finding is computed on a problem where it comes out the other way.
 
 Independent routes used here: the optimum of a one-unit problem solved by hand (lambda = 5: d^2 = lambda - beta',
 encoder gain d / lambda, variance beta' / lambda), central finite differences of the dense objective, the objective
 generated from SymPy (eq. 21), hand values of the PPCA log-likelihood and of the paper's thresholds
-(A^T A = [[131, 130], [130, 131]] / 4), and the Gaussian KL by quadrature.
+(A^T A = [[131, 130], [130, 131]] / 4), and the Gaussian KL by quadrature; for the conditions, the one-unit
+log-likelihood with sigma_eta^2 = 2 by hand, the mean-field gap of P = [[135, 130], [130, 135]] / 4 by hand, the
+exact gradient of the dense ELBO, and the TIE of a rotated equal-norm optimum, 2 a (1 - cos theta), by hand.
 """
 import math
 
@@ -15,10 +20,13 @@ import pytest
 from scipy import integrate
 
 from numerics import generated as gen
+from numerics.data_spectrum import DataSpectrum
+from numerics.optimum import optimum_parameters
 from numerics.variances import Variances
 from verify import checks_literature as L
 from verify import checks_literature_units as U
 from verify import dense_gaussian as G
+from verify import literature_conditions as C
 from verify.outcome import Outcome
 from verify.report_beyond import GAINS, beyond_the_paper_markdown
 
@@ -106,6 +114,49 @@ def test_loglik_peak_by_hand():
     assert L.elbo_loglik_peak(np.array([[2.0], [1.0]]), Variances(noise=0.5, decoder=2.0, prior=4.0), 3.0).holds
 
 
+def test_noise_model_peak_and_match_by_hand():
+    """N = k = 1, x = a s + eta, a^2 = 2.25, sigma_eta^2 = 2 (lambda = 4.25), sd2 = 1, by hand: d^2 = lambda - beta, so
+    log p = -(1/2)[log 2 pi + log c + lambda / c], c = lambda + 1 - beta, with derivative (1 - beta) / (2 c^2) in beta:
+    the peak is at beta = 1 whatever lambda; and d^2 = a^2 at beta = lambda - a^2 = sigma_eta^2."""
+    A, v = np.array([[1.5]]), Variances(noise=2.0)
+    data = DataSpectrum.from_mixing(A, 2.0)
+    for beta in (0.5, 1.0, 2.0):
+        c = 5.25 - beta
+        p = G.Dense.of_optimum(optimum_parameters(data, beta, v))
+        assert G.log_likelihood(p, np.array([[4.25]])) == pytest.approx(
+            -0.5 * (math.log(2 * math.pi) + math.log(c) + 4.25 / c), rel=1e-14)
+    peak = C.likelihood_peak(A, v)
+    assert peak.holds and peak.detail["ELBO argmax"] == peak.detail["log p argmax"] == 1.0
+    assert C.mixing_reproduced(A, v).detail["root"] == pytest.approx(2.0, rel=1e-12)
+
+
+@pytest.mark.parametrize("v", [Variances(noise=2.0), Variances(noise=2.0, decoder=0.5), Variances(noise=0.5, prior=2.0)])
+def test_noise_model_steps_reject_the_peak_at_the_matched_beta(v):
+    A = paper_A()
+    assert C.likelihood_peak(A, v).holds
+    assert not C.likelihood_peak(A, v, peak_at=C.matched_beta).holds       # the 'true noise model' placement
+    assert C.mixing_reproduced(A, v).holds
+    wrong = C.mixing_reproduced(A, v, matched=C.unit_beta)                  # D D^T = A A^T claimed at beta = 1
+    assert not wrong.holds and wrong.detail["max |sp2 DD^T - AA^T| / max|AA^T| at 1 and claimed"][0] > 1e-2
+
+
+def test_noise_model_rules_coincide_at_unit_noise():
+    A, v = paper_A(), Variances()
+    assert C.likelihood_peak(A, v, peak_at=C.matched_beta).holds and C.mixing_reproduced(A, v, matched=C.unit_beta).holds
+
+
+def test_decoder_variance_verdict_follows_the_finding(monkeypatch):
+    """Qualified as computed; confirmed once every noise case has sigma_eta^2 = sigma_d^2 (peak and match coincide)."""
+    assert L.check_beta_is_decoder_variance(None).verdict == "qualified"
+    real_peak, real_match = C.likelihood_peak, C.mixing_reproduced
+
+    def matched(v):
+        return Variances(noise=v.decoder, decoder=v.decoder, prior=v.prior)
+    monkeypatch.setattr(C, "likelihood_peak", lambda A, v, **kw: real_peak(A, matched(v), **kw))
+    monkeypatch.setattr(C, "mixing_reproduced", lambda A, v, **kw: real_match(A, matched(v), **kw))
+    assert L.check_beta_is_decoder_variance(None).verdict == "confirmed"
+
+
 # ------------------------------------------------------------------------------ 2. PPCA
 def test_ppca_ml_loglik_by_hand():
     # S = diag(5, 2, 0.5), k = 2, sigma^2 = 1: C = diag(5, 2, 1): -(1/2)[3 log 2 pi + log 10 + 1 + 1 + 0.5]
@@ -137,6 +188,68 @@ def test_ppca_properties_reject_the_optimum_of_another_beta():
     S = np.diag([5.0, 2.0, 0.5, 0.25])
     assert L.ppca_matches(S, 2, v).holds
     assert not L.ppca_matches(S, 2, v, beta=0.5).holds
+
+
+def _paper_S():
+    A = paper_A()
+    return A @ A.T + np.eye(128)
+
+
+def test_rotated_ml_solution_loses_the_mean_field_gap_by_hand():
+    """45 degrees maps D* to the paper's A (up to sign), so P = A^T A + I = [[135, 130], [130, 135]] / 4 by hand: the best
+    factorised encoder loses (1/2) log(135^2 / (135^2 - 130^2)), while log p stays T&B's maximum."""
+    S = _paper_S()
+    r = C.rotated_ml_cost(S, 2, Variances(), math.pi / 4)
+    assert r.holds
+    assert r.detail["ELBO lost"] == pytest.approx(0.5 * math.log(135 ** 2 / (135 ** 2 - 130 ** 2)), rel=1e-9)
+    assert r.detail["log p (D*, D*R)"][1] == pytest.approx(L.ppca_ml_loglik(np.linalg.eigvalsh(S), 2, 1.0), rel=1e-12)
+    D = optimum_parameters(DataSpectrum.from_covariance(S, 2), 1.0).D
+    assert C.distance_to_mixing(D, paper_A(), math.pi / 4) < 1e-12
+    assert C.distance_to_mixing(D, paper_A(), math.pi / 8) > 0.1
+
+
+def test_rotation_steps_reject_an_equally_good_rotated_decoder():
+    S = _paper_S()
+    assert not C.rotated_ml_cost(S, 2, Variances(), math.pi / 4, claimed_loss=lambda M, s2: 0.0).holds
+
+    def marginal(D, v):          # diag(Lambda^-1) for 1 / Lambda_ii: the L-BFGS route over the encoder sees it
+        q = C.factorised_encoder(D, v)
+        Lam = D.T @ D / v.decoder + np.eye(D.shape[1]) / v.prior
+        return G.Dense(q.W, q.b_mu, np.log(np.diag(np.linalg.inv(Lam))), q.D, q.b_D)
+    wrong = C.rotated_ml_cost(S, 2, Variances(), math.pi / 4, encoder_of=marginal)
+    elbo = wrong.detail["ELBO (optimum, best factorised encoder at D*R, L-BFGS)"]
+    assert not wrong.holds and elbo[2] - elbo[1] > 1e-3
+
+
+def test_rotation_is_free_for_signed_permutations_and_repeated_eigenvalues():
+    lost = lambda S, a, v=Variances(): C.rotated_ml_cost(S, 2, v, a).detail["ELBO lost"]  # noqa: E731
+    assert abs(lost(_paper_S(), math.pi / 2)) < 1e-10
+    assert abs(lost(np.diag([5.0, 5.0, 1.0, 1.0]), math.pi / 4)) < 1e-10
+    assert lost(np.diag([5.0, 3.0, 1.0, 1.0]), math.pi / 4, Variances(decoder=0.5, prior=2.0)) > 1e-2
+
+
+def test_factorised_encoder_is_stationary_by_the_exact_gradient():
+    rng = np.random.default_rng(5)
+    B = rng.standard_normal((4, 4))
+    S, D, v = B @ B.T, rng.standard_normal((4, 2)), Variances(decoder=0.7, prior=1.8)
+    g = G.gradient(C.factorised_encoder(D, v), S, 1.0, v.decoder, v.prior)
+    assert np.abs(g.W).max() < 1e-12 and np.abs(g.log_v).max() < 1e-12
+    q = C.factorised_encoder(D, v)
+    off = G.Dense(q.W, q.b_mu, q.log_v + 0.1, q.D, q.b_D)
+    assert np.abs(G.gradient(off, S, 1.0, v.decoder, v.prior).log_v).max() > 1e-3
+
+
+def test_optimiser_ends_with_a_diagonal_dtd():
+    assert max(C.optimiser_dtd(seed) for seed in range(3)) < 1e-4
+
+
+def test_ppca_verdict_follows_the_finding(monkeypatch):
+    """Qualified as computed; confirmed when the rotations are measured where they cost nothing (a repeated eigenvalue)."""
+    assert L.check_lit_ppca(None).verdict == "qualified"
+    real = C.rotated_ml_cost
+    monkeypatch.setattr(C, "rotated_ml_cost", lambda S, k, v, angle, **kw: real(np.diag([5.0, 5.0, 1.0, 1.0]), k, v,
+                                                                                  angle, **kw))
+    assert L.check_lit_ppca(None).verdict == "confirmed"
 
 
 # ------------------------------------------------------------------------------ 3. collapse threshold
@@ -180,6 +293,47 @@ def test_mean_field_gap_by_hand_and_hadamard():
     assert U.mean_field_gap(np.array([[2.0, 0.0], [0.0, 3.0], [0.0, 0.0]])) == pytest.approx(0, abs=1e-15)
     # the paper's P = [[135, 130], [130, 135]] / 4: (1/2) log(135^2 / (135^2 - 130^2))
     assert U.mean_field_gap(paper_A()) == pytest.approx(0.5 * math.log(135 ** 2 / (135 ** 2 - 130 ** 2)), rel=1e-12)
+
+
+def test_aligned_tie_by_hand():
+    """N = k = 1, A = 1: posterior N(x / 2, 1/2), Sigma_x = 2. q = N(0.3 x, 0.25): (1/2)[0.5 + 0.2^2 2 / 0.5 - 1 + ln 2];
+    q = N(-x / 2, 1/2) is the posterior with its sign flipped: 0 once aligned."""
+    A = np.array([[1.0]])
+    q = G.Dense(W=np.array([[0.3]]), b_mu=np.zeros(1), log_v=np.log([0.25]), D=np.zeros((1, 1)), b_D=np.zeros(1))
+    assert C.aligned_tie(q, A) == pytest.approx(0.5 * (0.5 + 0.16 - 1 + math.log(2)), rel=1e-14)
+    flipped = G.Dense(W=np.array([[-0.5]]), b_mu=np.zeros(1), log_v=np.log([0.5]), D=np.zeros((1, 1)), b_D=np.zeros(1))
+    assert C.aligned_tie(flipped, A) == pytest.approx(0, abs=1e-15)
+
+
+def test_rotated_equal_norm_optimum_by_hand():
+    """A = [2 e_1, 2 e_2] (a = 4): at beta = 1, W = F and v = 1 / (a + 1) = E_ii, so rotating the latents by theta leaves
+    the mean term (1/2)(a + 1)(a / (a + 1)) |R^T - I|_F^2 = 2 a (1 - cos theta); the objective stays log p =
+    -(1/2)[128 log 2 pi + 2 log 5 + 128]."""
+    equal = np.zeros((128, 2))
+    equal[0, 0] = equal[1, 1] = 2.0
+    S = equal @ equal.T + np.eye(128)
+    for theta in (0.1, 0.3, 0.6):
+        p = C.rotated_optimum(equal, 1.0, theta)
+        assert C.aligned_tie(p, equal) == pytest.approx(8 * (1 - math.cos(theta)), rel=1e-10)
+        assert G.objective(p, S, 1.0) == pytest.approx(-0.5 * (128 * math.log(2 * math.pi) + 2 * math.log(5) + 128),
+                                                       rel=1e-13)
+    assert C.aligned_tie(C.rotated_optimum(equal, 1.0, math.pi / 2), equal) == pytest.approx(0, abs=1e-12)
+
+
+def test_sources_are_principal_only_for_orthogonal_columns():
+    assert U.sources_are_principal(np.array([[2.0, 0.0], [0.0, 1.0], [0.0, 0.0]])).holds
+    assert U.sources_are_principal(np.array([[0.0, 0.5], [3.0, 0.0], [0.0, 0.0]]), noise=2.0).holds
+    coupled = U.sources_are_principal(np.array([[1.0, 1.0], [0.0, 1.0], [0.0, 0.0]]))
+    assert not coupled.holds and coupled.detail["eigen-residual of A"] > 1e-2
+    assert not U.sources_are_principal(paper_A()).holds
+
+
+def test_alignment_verdict_follows_the_finding(monkeypatch):
+    """Qualified as computed; confirmed when the orthogonal cases are measured on coupled columns instead."""
+    assert U.check_lit_pca_alignment(None).verdict == "qualified"
+    real = U.sources_are_principal
+    monkeypatch.setattr(U, "sources_are_principal", lambda M, noise=1.0: real(np.array([[1.0, 1.0], [0.0, 1.0]])))
+    assert U.check_lit_pca_alignment(None).verdict == "confirmed"
 
 
 # ------------------------------------------------------------------------------ the report section

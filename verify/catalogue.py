@@ -115,7 +115,7 @@ CLAIMS: tuple[Claim, ...] = (
           "optimum is the plain VAE's (β = 1) whose decoder variance is β; generally the optimum at (β, σd²) is the "
           "unit model's at β' = βσd², and L(β, σd²) = L_unit(β')/σd² + (N/2)log(2π)/σd² − (N/2)log(2πσd²) (the "
           "equivalence of β and the decoder's noise variance, e.g. Lucas, Tucker, Grosse & Norouzi 2019). So the ELBO "
-          "and the log-likelihood of the unit-variance decoder peak at β = 1, the true noise model.",
+          "and the log-likelihood of the unit-variance decoder peak at β = 1, because β = 1 is the true noise model.",
           lit.check_beta_is_decoder_variance, "analysis"),
     Claim("lit-ppca", "Beyond, Tipping & Bishop 1999", "Beyond the paper: at β = 1 the optimum is the maximum-likelihood "
           "probabilistic PCA solution of Tipping & Bishop (1999), W = U(Λ − σ²I)^{1/2}R with σ² the known decoder "
