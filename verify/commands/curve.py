@@ -118,26 +118,21 @@ def _cell(v) -> str:
 
 
 def _with_finite_sample_tie(curve, given):
-    """TIE of each finite-sample optimum against the true posterior: the unit-noise, unit-prior gauge (x / sigma_eta,
-    z / sigma_p), where deep.linear.metrics measures a network's TIE against A / sigma_eta."""
+    """TIE of each finite-sample optimum against the true posterior, in the unit-noise, unit-prior gauge (x / sigma_eta,
+    z / sigma_p) where deep.linear.metrics measures a network's TIE (``unit_gauge``)."""
     import dataclasses
 
-    import numpy as np
-
-    from deep.linear.metrics import aligned_tie
+    from deep.linear.metrics import LinearData, aligned_tie, unit_gauge
     from numerics.optimum import optimum_parameters
 
-    A = given.data.sampled_from
-    noise, prior = given.data.noise, given.variances.prior
+    truth = LinearData.from_mixing(given.data.sampled_from, given.variances)
     terms = []
     for t in curve.terms:
         if t.beta == 0:
             terms.append(dataclasses.replace(t, tie=math.inf))
             continue
-        p = optimum_parameters(given.data, t.beta, given.variances)
-        unit = dataclasses.replace(p, W_mu=p.W_mu * math.sqrt(noise / prior), b_mu=p.b_mu / math.sqrt(prior),
-                                   W_sigma=p.W_sigma * math.sqrt(noise), b_sigma=p.b_sigma - math.log(prior))
-        r = aligned_tie(unit, np.asarray(A) / math.sqrt(noise))
+        unit, A_unit = unit_gauge(optimum_parameters(given.data, t.beta, given.variances), truth)
+        r = aligned_tie(unit, A_unit)
         terms.append(dataclasses.replace(t, tie=r.tie, permutation=tuple(r.alignment.permutation),
                                          signs=tuple(r.alignment.signs)))
     return dataclasses.replace(curve, terms=tuple(terms))
