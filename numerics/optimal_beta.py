@@ -94,8 +94,12 @@ MAX_TRACE_EXPONENT = 150
 MAX_TRACE = Fraction(10) ** MAX_TRACE_EXPONENT
 
 
-def optimal_beta(A, digits: int = 50) -> OptimalBetaResult:
+def optimal_beta(A, digits: int = 50, *, noise=1) -> OptimalBetaResult:
     """Global minimiser beta* of the gauge-aligned TIE over beta > 0, with TIE(beta*), to `digits` digits.
+
+    ``noise``: sigma_eta^2, an exact rational (int, Fraction or decimal string): the unit-noise problem is A / sigma_eta,
+    whose TIE reads only the Gram matrix A^T A / sigma_eta^2, formed exactly (so a noise variance keeps every digit
+    certified); the betas returned are that problem's (see :func:`rescaled` for the general model's).
 
     A: the N x k mixing matrix (k <= N), as a float/int/object numpy array, a nested list of numbers,
     ``fractions.Fraction`` or decimal strings, or an mpmath matrix. Floats are taken at their exact
@@ -107,6 +111,11 @@ def optimal_beta(A, digits: int = 50) -> OptimalBetaResult:
     digits = _check_digits(digits)
     t0 = time.perf_counter()
     ex = exact_problem(A)
+    noise = Fraction(noise)
+    if noise <= 0:
+        raise ValueError(f"noise variance must be > 0, got {noise}")
+    if noise != 1:
+        ex = replace(ex, A=None, gram=[[g / noise for g in row] for row in ex.gram])
     if sum(ex.gram[i][i] for i in range(ex.k)) > MAX_TRACE:
         raise ValueError(f"mixing matrix too large: trace(A^T A) exceeds 1e{MAX_TRACE_EXPONENT}, beyond what the float64 "
                          "regime search (which multiplies eigenvalues a_i by lambda_i) can represent; rescale A")
@@ -218,13 +227,16 @@ def rescaled(result: OptimalBetaResult, factor: Fraction, digits: int) -> Optima
     ctx.dps = max(result.working_dps) + 10
     f = ctx.mpf(factor.numerator) / factor.denominator
 
-    def scale(text):
-        return text if text in ("inf", "-inf") else format_significant(ctx, ctx.mpf(text) * f, digits)
+    def scale(text, by=f):
+        return text if text in ("inf", "-inf") else format_significant(ctx, ctx.mpf(text) * by, digits)
+
+    def trim(text):          # computed with guard digits: shown with the digits asked for
+        return scale(text, 1)
 
     lam_max = scale(result.collapse_thresholds[-1]) if result.collapse_thresholds else "inf"
     return replace(
-        result, beta_star=scale(result.beta_star),
-        local_minima=tuple(replace(m, beta=scale(m.beta)) for m in result.local_minima),
+        result, beta_star=scale(result.beta_star), tie_star=trim(result.tie_star),
+        local_minima=tuple(replace(m, beta=scale(m.beta), tie=trim(m.tie)) for m in result.local_minima),
         kinks=tuple(replace(kk, beta=scale(kk.beta)) for kk in result.kinks),
         collapse_thresholds=tuple(scale(t) for t in result.collapse_thresholds),
         mie_minimisers=("MIE >= 0 (an average KL divergence); MIE = 0 exactly at beta = 1 and for every beta >= "

@@ -8,7 +8,6 @@ False
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 import warnings
 from fractions import Fraction
@@ -46,12 +45,15 @@ def _exact_for(args, problem, beta_star):
             "agrees_with_mpmath": _agree(str(value), beta_star)}, None
 
 
+def _exact_variance(args, name, value) -> Fraction:
+    """A variance as an exact rational from the decimal text the user typed (0.1 is 1/10, not a double)."""
+    text = getattr(args, f"{name}_variance", None)
+    return Fraction(text.strip()) if text is not None else Fraction(value)
+
+
 def _tie_beta_factor(args, variances) -> Fraction:
-    """sigma_eta^2 / sigma_d^2 as an exact rational from the decimal text the user typed (0.1 is 1/10, not a double)."""
-    def exact(name, value):
-        text = getattr(args, f"{name}_variance", None)
-        return Fraction(text.strip()) if text is not None else Fraction(value)
-    return exact("noise", variances.noise) / exact("decoder", variances.decoder)
+    """sigma_eta^2 / sigma_d^2, exactly: the general model's TIE-related betas are the unit problem's times this."""
+    return _exact_variance(args, "noise", variances.noise) / _exact_variance(args, "decoder", variances.decoder)
 
 
 def _agree(a: str, b: str) -> bool:
@@ -76,14 +78,12 @@ def run(args, invocation) -> int:
     # 0.73 (Fig. 3) is not a binary float: give mpmath the exact rational matrix where it is known
     A_input = problem.exact if problem.exact is not None else problem.A
     factor = _tie_beta_factor(args, variances)
-    if variances.noise != 1.0:
-        # TIE_general(A, beta) = TIE_unit(A / sigma_eta, beta sigma_d^2 / sigma_eta^2): the unit problem is A / sigma_eta,
-        # known here only as float64 (sigma_eta is a square root): its digits are those of the rounded matrix
-        A_input = problem.A / math.sqrt(variances.noise)
+    noise = _exact_variance(args, "noise", variances.noise)
     try:
         with warnings.catch_warnings():   # the same notes come back in result.warnings, printed once below
             warnings.simplefilter("ignore")
-            result = optimal_beta(A_input, digits=digits if factor == 1 else min(digits + 2, DIGITS_RANGE[1]))
+            result = optimal_beta(A_input, digits=digits if factor == 1 else min(digits + 2, DIGITS_RANGE[1]),
+                                  noise=noise)
         if factor != 1:
             result = rescaled(result, factor, digits)
     except PrecisionError as err:
@@ -100,8 +100,7 @@ def run(args, invocation) -> int:
     if not variances.is_unit:
         print(f"note: general model ({', '.join(f'{k} = {v:g}' for k, v in variances.to_json().items())}): beta* = "
               f"beta*_unit(A / sigma_eta) x sigma_eta^2 / sigma_d^2 = beta*_unit x {factor}; TIE values unchanged; the "
-              "prior variance does not move beta*" + ("; A / sigma_eta is used as float64" if variances.noise != 1.0
-                                                      else ""), file=sys.stderr)
+              "prior variance does not move beta*; the collapse thresholds are lambda_i / sigma_d^2", file=sys.stderr)
     try:
         exact, why = (None, "not attempted for a noise or decoder variance other than 1") if factor != 1 or \
             variances.noise != 1.0 else _exact_for(args, problem, result.beta_star)
