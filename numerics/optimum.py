@@ -39,7 +39,7 @@ from .model import Parameters, Spectrum, Terms, spectrum
 from .variances import UNIT, Variances
 
 __all__ = ["Optimum", "UnitParameters", "closed_form_optimum", "closed_form_terms", "general_terms",
-           "optimum_alignment", "optimum_parameters", "terms_at", "unit_parameters"]
+           "optimum_alignment", "optimum_parameters", "terms_at", "tie_value", "unit_parameters"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -158,9 +158,20 @@ def general_terms(data: DataSpectrum, beta: float, variances: Variances = UNIT) 
                  mie=max(float(np.sum(mie_units)), 0.0), tie=tie, permutation=permutation, signs=signs)
 
 
+def tie_value(a, kl, overlap):
+    """TIE at the optimum from its parts (:func:`derivations.closed_form.tie_closed_form`): sum_j a_j - (1/2) sum_j
+    log(1 + a_j) + KL - overlap, with ``a`` (..., k) the eigenvalues of A^T A (unit noise), ``kl`` and ``overlap``
+    (the aligned sum_j w_j |Q[permutation_j, j]|) broadcast against a[..., 0]; vectorised over problems and betas.
+
+    >>> float(tie_value([3.0, 0.0], 0.5 * np.log(4 / 2.0), 0.0))     # hand: 3 - log(4)/2 + log(2)/2
+    2.6534264097200273
+    """
+    a = np.asarray(a, dtype=float)
+    return (np.sum(a, axis=-1) - 0.5 * np.sum(np.log1p(a), axis=-1) + kl - overlap)
+
+
 def _tie(spec: Spectrum, beta_unit: float, kl: float) -> tuple[float, Alignment]:
     """TIE of the unit-noise model (spec: A^T A / sigma_eta^2) at beta_unit = beta sigma_d^2 / sigma_eta^2; its KL is
     the general model's (the same ratios lambda / beta')."""
     alignment = optimum_alignment(spec, beta_unit)
-    overlap = -alignment.cost
-    return float(np.sum(spec.a) - 0.5 * np.sum(np.log1p(spec.a)) + kl - overlap), alignment
+    return float(tie_value(spec.a, kl, -alignment.cost)), alignment

@@ -41,9 +41,10 @@ import numpy as np
 from . import generated as gen
 from .artifacts import save_figure
 from .model import as_mixing_matrix, fig3_mixing, paper_mixing
+from .optimum import tie_value
 
 __all__ = ["COARSE_GRID", "DEFAULT_GRID", "Landmark", "PhaseDiagram", "PhasePanel", "TwoSourceOptimum",
-           "aligned_tie", "aligned_tie_slope", "landmarks", "mixing_coordinates", "phase_diagram", "phase_diagrams",
+           "two_source_tie", "two_source_tie_slope", "landmarks", "mixing_coordinates", "phase_diagram", "phase_diagrams",
            "plot_phase_diagram", "scale_diagram", "two_source_gram", "two_source_mixing", "two_source_optimum"]
 
 DEFAULT_GRID = 201        # points per axis of ``phase-diagram`` (~0.5 s of numerics here, ~1 s of plotting)
@@ -93,16 +94,15 @@ def mixing_coordinates(A) -> tuple[float, float, float]:
 
 
 # ------------------------------------------------------------------------------------------------ beta*
-def aligned_tie(a, m, beta):
+def two_source_tie(a, m, beta):
     """Gauge-aligned TIE at the optimum for k = 2: eigenvalues ``a`` (..., 2) descending, overlap factor ``m``
-    (...), beta broadcast against them. The k = 2 form of :func:`numerics.optimum.terms_at`'s TIE (see the module
-    docstring), vectorised over problems and betas.
+    (...), beta broadcast against them: :func:`numerics.optimum.tie_value` with the k = 2 alignment (the module
+    docstring: it does not depend on beta), vectorised over problems and betas.
     """
     a1, a2, beta = a[..., 0], a[..., 1], np.asarray(beta, dtype=float)
-    lam1, lam2 = 1.0 + a1, 1.0 + a2
-    kl = gen.mode_kl(lam1, beta) + gen.mode_kl(lam2, beta)
+    kl = gen.mode_kl(1.0 + a1, beta) + gen.mode_kl(1.0 + a2, beta)
     overlap = m * (gen.mode_tie_weight(a1, beta) + gen.mode_tie_weight(a2, beta))
-    return a1 + a2 - 0.5 * (np.log(lam1) + np.log(lam2)) + kl - overlap
+    return tie_value(a, kl, overlap)
 
 
 @dataclass(frozen=True, eq=False)
@@ -126,8 +126,8 @@ def _spectra(gram):
     return np.clip(w[..., ::-1], 0.0, None), np.maximum(np.abs(V[..., 0, 0]), np.abs(V[..., 1, 0]))
 
 
-def aligned_tie_slope(a, m, beta):
-    """d TIE / d beta of :func:`aligned_tie` off the collapse thresholds: the derivatives of ``mode_kl``
+def two_source_tie_slope(a, m, beta):
+    """d TIE / d beta of :func:`two_source_tie` off the collapse thresholds: the derivatives of ``mode_kl``
     (-1/(2 beta)) and of ``mode_tie_weight`` (-sqrt(a_j) / (2 sqrt(lambda_j - beta))) over the active units.
     """
     beta = np.asarray(beta, dtype=float)
@@ -144,16 +144,16 @@ def _piece_minimum(a, m, lo, hi):
     slope (float64 TIE is flat to rounding over ~sqrt(eps) around its minimum; its slope crosses 0 sharply)."""
     v = np.linspace(0.0, 1.0, SCAN_POINTS + 1)
     grid = lo[:, None] + (hi - lo)[:, None] * v[None, :]
-    i = np.argmin(aligned_tie(a[:, None, :], m[:, None], grid), axis=1)
+    i = np.argmin(two_source_tie(a[:, None, :], m[:, None], grid), axis=1)
     rows = np.arange(len(lo))
     # convexity puts the piece's minimum between the grid minimum's neighbours, where the slope is increasing
     left, right = grid[rows, np.maximum(i - 1, 0)], grid[rows, np.minimum(i + 1, SCAN_POINTS)]
     for _ in range(BISECTION_STEPS):
         mid = 0.5 * (left + right)
-        rising = aligned_tie_slope(a, m, mid) > 0
+        rising = two_source_tie_slope(a, m, mid) > 0
         left, right = np.where(rising, left, mid), np.where(rising, mid, right)
     best = 0.5 * (left + right)
-    return best, aligned_tie(a, m, best)
+    return best, two_source_tie(a, m, best)
 
 
 def _optimum_block(gram):
@@ -165,7 +165,7 @@ def _optimum_block(gram):
     betas, ties = np.stack([p[0] for p in pieces]), np.stack([p[1] for p in pieces])
     pick = np.argmin(ties, axis=0)
     cols = np.arange(len(a))
-    beta_star, tie_star, tie_one = betas[pick, cols], ties[pick, cols], aligned_tie(a, m, one)
+    beta_star, tie_star, tie_one = betas[pick, cols], ties[pick, cols], two_source_tie(a, m, one)
     tie_star = np.minimum(tie_star, tie_one)    # the gain is >= 0: a value like -1e-14 is rounding
     # orthogonal columns: TIE(1) = 0 in exact arithmetic and TIE >= 0, so beta* = 1 (not 1 + rounding)
     orthogonal = gram[:, 0, 1] == 0.0

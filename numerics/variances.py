@@ -29,6 +29,10 @@ from dataclasses import dataclass
 from .input_error import InputError
 
 
+#: variances the float64 closed form handles: lambda / sigma_d^2 and beta sigma_d^2 stay far from overflow and underflow
+RANGE = (1e-150, 1e150)
+
+
 class VarianceError(InputError):
     """A variance that is not a finite number > 0; ``field`` is ``noise-variance``, ``decoder-variance`` or
     ``prior-variance``."""
@@ -45,6 +49,9 @@ class Variances:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
                 raise VarianceError(f"{name}-variance", f"must be a finite number > 0, got {value!r}")
+            if not RANGE[0] <= value <= RANGE[1]:
+                raise VarianceError(f"{name}-variance", f"must be between {RANGE[0]:g} and {RANGE[1]:g} (the closed form "
+                                    f"divides eigenvalues by it in float64), got {value!r}")
             object.__setattr__(self, name, float(value))
 
     @property

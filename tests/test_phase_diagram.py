@@ -18,7 +18,7 @@ from numerics.artifacts import without_timings
 from numerics.model import fig3_mixing, paper_mixing, spectrum
 from numerics.optimal_beta import optimal_beta
 from numerics.optimum import terms_at
-from numerics.phase_diagram import (aligned_tie, aligned_tie_slope, mixing_coordinates, phase_diagrams,
+from numerics.phase_diagram import (two_source_tie, two_source_tie_slope, mixing_coordinates, phase_diagrams,
                                     two_source_gram, two_source_mixing, two_source_optimum)
 
 PAPER_BETA_STAR = 1.1369043710460202305     # optimal_beta(paper_mixing(), digits=20), the README's value
@@ -144,11 +144,11 @@ def test_vectorised_tie_and_its_slope_match_the_general_closed_form():
         a = np.array(spec.a)
         m = np.max(np.abs(spec.Q[:, 0]))
         for beta in rng.uniform(0.2, 1.2 * (1 + a[0]), size=4):
-            assert float(aligned_tie(a, m, beta)) == pytest.approx(terms_at(spec, beta).tie, rel=1e-11, abs=1e-11 * s)
+            assert float(two_source_tie(a, m, beta)) == pytest.approx(terms_at(spec, beta).tie, rel=1e-11, abs=1e-11 * s)
             if np.min(np.abs(1 + a - beta)) > 1e-3 * (1 + a[0]):
                 h = 1e-6 * beta
                 slope = (terms_at(spec, beta + h).tie - terms_at(spec, beta - h).tie) / (2 * h)
-                assert float(aligned_tie_slope(a, m, beta)) == pytest.approx(slope, rel=1e-5, abs=1e-6 * s)
+                assert float(two_source_tie_slope(a, m, beta)) == pytest.approx(slope, rel=1e-5, abs=1e-6 * s)
 
 
 def test_folding_the_angle_and_the_ratio_leaves_beta_star_unchanged():

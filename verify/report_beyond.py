@@ -35,7 +35,7 @@ GAINS = {
         "the optimal decoder is aligned with the principal directions of Σx, not the sources (Rolinek, Zietlow & "
         "Martius 2019)",
         "this explains why the gauge-aligned TIE stays positive at every β when the columns of A are not orthogonal "
-        "(the phase diagram of abstract-finite-optimal-beta shows how little any β gains, at most ~0.05 nats): "
+        "(the phase diagram of abstract-finite-optimal-beta measures how little any β gains): "
         "the optimum recovers principal components, which are mixtures of the sources, and no diagonal posterior "
         "reaches the true, coupled one."),
 }

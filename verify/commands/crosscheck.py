@@ -68,8 +68,11 @@ def run(args, invocation) -> int:
     betas = None
     if args.betas is not None:
         try:
-            # the trained network needs beta > 0 (at beta = 0 its encoder variance would go to 0)
-            betas = checked_betas(parse_betas(args.betas))
+            parsed = parse_betas(args.betas)
+            if (parsed == 0).any():
+                raise ValueError("beta = 0 cannot be trained: its optimum needs encoder variance 0 (log-variance -inf), "
+                                 "which a network only approaches; 'curve --betas 0' gives the limit")
+            betas = checked_betas(parsed)
         except ValueError as err:
             raise UsageError(f"--betas: {err}") from None
     seeds = bounded_int("--seeds", args.seeds, 1, 1000) if args.seeds is not None else None

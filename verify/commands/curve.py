@@ -15,14 +15,17 @@ import argparse
 import math
 import sys
 
+import numpy as np
+
 from ..output import command_json
 from .problem_options import add_problem_arguments, print_problem_warnings, resolve_data, warn_at_thresholds
 from .usage import UsageError, check_plot_option, plot_errors
 
 NO_TRUTH = ("TIE is null: with a covariance or a spectrum there are no sources, so no ground-truth posterior to "
             "compare with (TIE needs a mixing matrix)")
-BETA_ZERO = ("beta = 0 is the limit beta -> 0+: the optimal encoder variance vanishes (log-variance -inf, not attained), "
-             "the objective, reconstruction and log-likelihood are finite, the KL, MIE and TIE are infinite")
+BETA_ZERO_LIMIT = ("beta = 0 is the limit beta -> 0+: the optimal encoder variance vanishes (log-variance -inf, not "
+                   "attained); the objective and the reconstruction are finite, and so is the log-likelihood of the "
+                   "limiting decoder")
 
 
 def _beta_flag(args) -> str:
@@ -68,12 +71,13 @@ def run(args, invocation) -> int:
     elif not given.data.has_truth:
         notes.append(NO_TRUTH)
     if (curve.betas == 0).any():
-        notes.append(BETA_ZERO)
+        notes.append(_beta_zero_note(curve))
     if not given.variances.is_unit:
         notes.append("general model: " + ", ".join(f"{k} = {v:g}" for k, v in given.variances.to_json().items())
                      + "; TIE is measured on z / sigma_p (the prior variance only rescales z)")
     print_problem_warnings(given, args)
-    warn_at_thresholds(curve.betas, curve.collapse_thresholds)
+    warn_at_thresholds(curve.betas, curve.collapse_thresholds, paper_model=_paper_model(given),
+                       tie=curve.terms[0].tie is not None)
     for note in notes:
         print(f"note: {note}", file=sys.stderr)
     records = curve.to_json()
@@ -87,7 +91,7 @@ def run(args, invocation) -> int:
                            precision={"closed_form": "float64 (numpy)"}, inputs=given.inputs))
     else:
         print(f"{given.description}; collapse thresholds beta = "
-              + ", ".join(f"{t:.6g}" for t in curve.collapse_thresholds))
+              + (", ".join(f"{t:.6g}" for t in curve.collapse_thresholds) or "none (no eigenvalue above 0)"))
         header = ("beta", "reconstruction", "kl", "elbo", "log_likelihood", "mie", "tie")
         print("  ".join(f"{h:>14}" for h in header))
         for r in records:
@@ -100,6 +104,21 @@ def run(args, invocation) -> int:
         if args.plot is not None:
             print(f"wrote {args.plot}")
     return 0
+
+
+def _paper_model(given) -> bool:
+    return given.variances.is_unit and given.data.has_truth and given.data.sampled_from is None
+
+
+def _beta_zero_note(curve) -> str:
+    """The beta = 0 note, from the row itself: which quantities came out infinite (a spectrum of zeros has none)."""
+    row = curve.terms[int(np.flatnonzero(curve.betas == 0)[0])]
+    infinite = [name for name in ("kl", "mie", "tie") if getattr(row, name) is not None
+                and math.isinf(getattr(row, name))]
+    names = [n.upper() if n != "kl" else "KL" for n in infinite]
+    said = ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else "".join(names)
+    return (BETA_ZERO_LIMIT + (f"; the {said} {'is' if len(infinite) == 1 else 'are'} infinite" if infinite else
+                               "; no unit carries signal (every eigenvalue is 0), so nothing is infinite"))
 
 
 def _general(args, given) -> bool:

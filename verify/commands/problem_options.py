@@ -219,15 +219,18 @@ def problem_input(problem) -> dict:
 THRESHOLD_RTOL = 1e-9
 
 
-def warn_at_thresholds(betas, thresholds) -> None:
-    """A beta on a collapse threshold 1 + a_i gets a stated warning: the optimum is continuous there
-    but not differentiable (the unit's d_i ~ sqrt(lambda_i - beta) -> 0 from the left), so one-sided
-    derivatives differ and a rounding of lambda_i by 1e-16 moves the values by ~1e-8."""
+def warn_at_thresholds(betas, thresholds, *, paper_model: bool = True, tie: bool = True) -> None:
+    """A beta on a collapse threshold (beta sigma_d^2 = lambda_i; 1 + a_i in the paper's model) gets a stated warning:
+    the optimum is continuous there but not differentiable (the unit's d_i ~ sqrt(lambda_i - beta) -> 0 from the left),
+    so one-sided derivatives differ and a rounding of lambda_i by 1e-16 moves the values by ~1e-8."""
     import numpy as np
+    where = "1 + a_i" if paper_model else "lambda_i / sigma_d^2"
+    kink = ("TIE's square-root kink on the left turns float64 rounding of the eigenvalues into errors of about 1e-8 "
+            "(optimal-beta gives it to any precision)" if tie else
+            "the square-root kink of the decoder gain on the left turns float64 rounding of the eigenvalues into "
+            "errors of about 1e-8 in the parameters")
     for t in sorted(set(float(x) for x in np.asarray(thresholds))):
         hits = [float(b) for b in np.asarray(betas) if abs(float(b) - t) <= THRESHOLD_RTOL * t]
         if hits:
-            print(f"warning: beta = {hits[0]:.10g} is a collapse threshold (1 + a_i = {t:.10g}): a unit collapses "
-                  "there; the values are continuous, but TIE's square-root kink on the left turns float64 rounding "
-                  "of the eigenvalues into errors of about 1e-8 (optimal-beta gives it to any precision), and "
-                  "derivatives are one-sided", file=sys.stderr)
+            print(f"warning: beta = {hits[0]:.10g} is a collapse threshold ({where} = {t:.10g}): a unit collapses "
+                  f"there; the values are continuous, but {kink}, and derivatives are one-sided", file=sys.stderr)

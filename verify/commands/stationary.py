@@ -70,7 +70,8 @@ def run(args, invocation) -> int:
     except ValueError as err:
         raise UsageError(f"{flag}: {' '.join(str(err).split())}") from None
     print_problem_warnings(given, args)
-    warn_at_thresholds([beta], np.sort(given.data.lam))
+    warn_at_thresholds([beta], np.sort(given.data.lam), paper_model=given.problem is not None and given.variances.is_unit,
+                       tie=False)
     if not result.closed_form_found:
         print(f"warning: none of {result.n_starts} starts converged to the closed-form optimum (the best point "
               f"found is {result.best_gap:.3g} below its objective); raise --starts or change --solver-seed",
