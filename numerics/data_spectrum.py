@@ -38,6 +38,12 @@ from .model import Spectrum, as_mixing_matrix, canonical_signs, spectrum
 #: relative tolerance of the symmetry and semi-definiteness tests (a sample covariance computed in float64 is
 #: symmetric and semi-definite to ~1e-15 relative; 1e-9 leaves room for a matrix saved as text with 12 digits)
 REL_TOL = 1e-9
+#: draws per chunk of from_samples (part of the definition of its stream only through the row order, which chunks keep)
+CHUNK = 8192
+#: largest N for which from_samples accumulates the N x N scatter matrix (128 MiB) instead of keeping the draws
+GRAM_MAX_N = 4096
+#: numbers from_samples keeps in memory at once beyond the scatter matrix (the sources, or the draws when N is large)
+MAX_SAMPLE_ENTRIES = 50_000_000
 #: eigenvalues of a --spectrum whose sum would overflow float64 arithmetic in the closed form (lambda / beta)
 MAX_EIGENVALUE = 1e150
 
@@ -130,33 +136,68 @@ class DataSpectrum:
     def from_samples(cls, A, noise: float, samples: int, seed: int) -> DataSpectrum:
         """The sample covariance (1/n, mean removed) of ``samples`` draws x = A s + eta, eta ~ N(0, noise I).
 
-        Never forms an N x N matrix: the eigenpairs come from the thin SVD of the centred n x N data matrix.
-        The draws use ``numpy.random.default_rng([seed, 1])`` (a stream separate from ``--random``'s, which
-        uses ``default_rng(seed)``). ``mixing`` is None: the closed-form TIE assumes the optimum's eigenvectors are
-        the truth's, which the sample's are not; ``sampled_from`` keeps A for a TIE against the true posterior.
+        The draws use ``numpy.random.default_rng([seed, 1])``: first the n x k sources, then the n x N noise, row
+        by row (a stream separate from ``--random``'s, which uses ``default_rng(seed)``). Memory stays bounded: for
+        N <= :data:`GRAM_MAX_N` the N x N scatter matrix is accumulated over chunks of :data:`CHUNK` draws (pairwise
+        merging of centred chunks, exact to rounding), then its top-k eigenpairs are taken as for a covariance;
+        for larger N the centred n x N data matrix (n N <= :data:`MAX_SAMPLE_ENTRIES`) gives them by a thin SVD.
+        ``mixing`` is None: the closed-form TIE assumes the optimum's eigenvectors are the truth's, which the sample's
+        are not; ``sampled_from`` keeps A for a TIE against the true posterior.
         """
         A = as_mixing_matrix(A)
         N, k = A.shape
         if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or samples < 2:
             raise DataError("samples", f"must be an integer >= 2, got {samples!r}")
-        if samples * max(N, k) > 250_000_000:
-            raise DataError("samples", f"{samples} draws of {N} dimensions exceed 2.5e8 numbers (1.9 GiB)")
+        if samples * k > MAX_SAMPLE_ENTRIES or (N > GRAM_MAX_N and samples * N > MAX_SAMPLE_ENTRIES):
+            raise DataError("samples", f"{samples} draws of {N} dimensions need more than {MAX_SAMPLE_ENTRIES:.3g} "
+                            f"numbers in memory at once ({MAX_SAMPLE_ENTRIES * 8 / 2**20:.0f} MiB); use fewer samples")
         rng = np.random.default_rng([seed, 1])
-        X = rng.standard_normal((samples, k)) @ A.T + np.sqrt(noise) * rng.standard_normal((samples, N))
-        mean = X.mean(axis=0)
-        X -= mean
-        _, sv, Vt = np.linalg.svd(X / np.sqrt(samples), full_matrices=False)
-        lam_all = sv ** 2                                     # min(n, N) eigenvalues; the others are 0
-        lam = np.zeros(k)
-        m = min(k, lam_all.size)
-        lam[:m] = lam_all[:m]
-        vectors = np.zeros((N, k))
-        vectors[:, :m] = Vt[:m].T
-        vectors = vectors * canonical_signs(vectors)
-        tail = float(np.sum(lam_all[k:]))
-        notes = _degeneracy_notes(np.concatenate([lam, lam_all[k:k + 1]]), k)
-        return cls(lam=lam, tail=tail, N=N, k=k, vectors=vectors, noise=noise, warnings=notes, sampled_from=A,
-                   mean=mean)
+        S = rng.standard_normal((samples, k))
+        scale = np.sqrt(noise)
+        chunks = ((S[i:i + CHUNK] @ A.T + scale * rng.standard_normal((min(CHUNK, samples - i), N)))
+                  for i in range(0, samples, CHUNK))
+        if N <= GRAM_MAX_N:
+            mean, scatter = _scatter(chunks, N)
+            import scipy.linalg
+            first = max(N - k - 1, 0)
+            lam, vectors = scipy.linalg.eigh(scatter / samples, subset_by_index=[first, N - 1], check_finite=False)
+            lam, vectors = np.clip(lam[::-1], 0.0, None), vectors[:, ::-1]
+            notes = _degeneracy_notes(lam, k)
+            trace = float(np.trace(scatter)) / samples
+            lam, vectors = lam[:k].copy(), vectors[:, :k]
+            tail = max(trace - float(np.sum(lam)), 0.0) if N > k else 0.0
+        else:
+            X = np.concatenate(list(chunks))
+            mean = X.mean(axis=0)
+            X -= mean
+            X /= np.sqrt(samples)
+            _, sv, Vt = np.linalg.svd(X, full_matrices=False)
+            lam_all = sv ** 2                                     # min(n, N) eigenvalues; the others are 0
+            lam = np.zeros(k)
+            m = min(k, lam_all.size)
+            lam[:m] = lam_all[:m]
+            vectors = np.zeros((N, k))
+            vectors[:, :m] = Vt[:m].T
+            tail = float(np.sum(lam_all[k:]))
+            notes = _degeneracy_notes(np.concatenate([lam, lam_all[k:k + 1]]), k)
+        return cls(lam=lam, tail=tail, N=N, k=k, vectors=vectors * canonical_signs(vectors), noise=noise,
+                   warnings=notes, sampled_from=A, mean=mean)
+
+
+def _scatter(chunks, N: int) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and scatter sum_i (x_i - mean)(x_i - mean)^T over row chunks, merged pairwise (Chan, Golub & LeVeque):
+    no cancellation between E[x x^T] and mean mean^T."""
+    count, mean, scatter = 0, np.zeros(N), np.zeros((N, N))
+    for X in chunks:
+        n = X.shape[0]
+        m = X.mean(axis=0)
+        Xc = X - m
+        delta = m - mean
+        total = count + n
+        scatter += Xc.T @ Xc + np.outer(delta, delta) * (count * n / total)
+        mean = mean + delta * (n / total)
+        count = total
+    return mean, scatter
 
 
 # ---------------------------------------------------------------------------------------------- input files
