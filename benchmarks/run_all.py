@@ -71,8 +71,9 @@ def main():
     import bench_deep
     import bench_general
     import bench_numerics
+    import bench_phase_diagram
     rows = bench_numerics.rows() + bench_deep.batched_vs_loop(3) + bench_deep.reduced_in_process() \
-        + bench_deep.cli_runs() + bench_general.rows() + command_rows()
+        + bench_deep.cli_runs() + bench_general.rows() + bench_phase_diagram.rows() + command_rows()
     machine = machine_description()
     if args.markdown:
         print(f"Measured on {machine}.\n")
