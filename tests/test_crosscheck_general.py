@@ -5,7 +5,7 @@ formulas of deep.linear.metrics) and the closed form. The test checks
 
 * the closed-form side against numerics.optimum (general_terms, unit_parameters) called directly: plumbing;
 * the trained side against a dense N x N evaluation of the *same trained parameters* (captured from the run) by
-  tests/dense_gaussian.py, written from the model's definition alone (log-likelihood with the N x N covariance
+  verify/dense_gaussian.py, written from the model's definition alone (log-likelihood with the N x N covariance
   sigma_p^2 D D^T + sigma_d^2 I, MIE and TIE as Gaussian KLs, TIE brute-forced over every signed permutation);
 * the dense values against the closed form: the trained network is at the general optimum, by a route that shares
   no code with the command's comparison;
@@ -20,7 +20,6 @@ import numpy as np
 import pytest
 import torch
 
-import dense_gaussian as dense
 from deep.linear import crosscheck as cc
 from deep.linear.gradient_check import gradient_check
 from deep.linear.metrics import LinearData
@@ -30,6 +29,7 @@ from numerics.optimum import general_terms, unit_parameters
 from numerics.problems import fig3_problem
 from numerics.variances import UNIT, Variances
 from verify import cli
+from verify import dense_gaussian as dense
 
 SCALARS = ("objective", "reconstruction", "kl", "elbo", "log_likelihood", "mie", "tie")
 FIG3 = fig3_problem().A

@@ -1,16 +1,16 @@
 """``curve`` on the general model, end to end: the finite-sample optimum's TIE (``--samples``) against a dense N x N
-evaluation (tests/dense_gaussian.py, brute force over signed permutations) and against the population as N grows; the
+evaluation (verify/dense_gaussian.py, brute force over signed permutations) and against the population as N grows; the
 general JSON document; ``--parameters`` read back against the closed form's parameter record."""
 import json
 
 import numpy as np
 import pytest
 
-import dense_gaussian as dg
 from numerics.data_spectrum import DataSpectrum
 from numerics.optimum import general_terms, optimum_parameters
 from numerics.problems import fig3_problem
 from numerics.variances import Variances
+from verify import dense_gaussian as dg
 from verify.cli import main
 
 

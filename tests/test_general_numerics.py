@@ -1,6 +1,6 @@
 """The general model's optimum (numerics.optimum: any data, noise, decoder and prior variance) against a dense route.
 
-Every expected value comes from tests/dense_gaussian.py, the model evaluated with N x N matrices from the Gaussian
+Every expected value comes from verify/dense_gaussian.py, the model evaluated with N x N matrices from the Gaussian
 algebra (written from the model's definition, not from numerics or the derivation), itself checked against Monte Carlo
 here; TIE is minimised there by brute force over every signed permutation. What is compared: the terms of
 general_terms with the dense terms at optimum_parameters; the optimum with perturbations and a complex-step gradient;
@@ -11,11 +11,11 @@ import dataclasses
 import numpy as np
 import pytest
 
-import dense_gaussian as dg
 from numerics.data_spectrum import DataSpectrum
 from numerics.model import Parameters
 from numerics.optimum import general_terms, optimum_parameters, unit_parameters
 from numerics.variances import UNIT, Variances
+from verify import dense_gaussian as dg
 
 FIELDS = ("reconstruction", "kl", "elbo", "objective", "log_likelihood", "mie")
 

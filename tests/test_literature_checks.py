@@ -11,9 +11,12 @@ encoder gain d / lambda, variance beta' / lambda), central finite differences of
 generated from SymPy (eq. 21), hand values of the PPCA log-likelihood and of the paper's thresholds
 (A^T A = [[131, 130], [130, 131]] / 4), and the Gaussian KL by quadrature; for the conditions, the one-unit
 log-likelihood with sigma_eta^2 = 2 by hand, the mean-field gap of P = [[135, 130], [130, 135]] / 4 by hand, the
-exact gradient of the dense ELBO, and the TIE of a rotated equal-norm optimum, 2 a (1 - cos theta), by hand.
+exact gradient of the dense ELBO, and the TIE of a rotated equal-norm optimum, 2 a (1 - cos theta), by hand; for
+the dense TIE's split into mean and covariance terms, a hand value, the mean-field gap as the covariance term's
+floor, and a reviewer's separate computation at the paper's beta*.
 """
 import math
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -122,7 +125,7 @@ def test_noise_model_peak_and_match_by_hand():
     data = DataSpectrum.from_mixing(A, 2.0)
     for beta in (0.5, 1.0, 2.0):
         c = 5.25 - beta
-        p = G.Dense.of_optimum(optimum_parameters(data, beta, v))
+        p = G.as_theta(optimum_parameters(data, beta, v))
         assert G.log_likelihood(p, np.array([[4.25]])) == pytest.approx(
             -0.5 * (math.log(2 * math.pi) + math.log(c) + 4.25 / c), rel=1e-14)
     peak = C.likelihood_peak(A, v)
@@ -254,7 +257,9 @@ def test_ppca_verdict_follows_the_finding(monkeypatch):
 
 # ------------------------------------------------------------------------------ 3. collapse threshold
 def test_paper_thresholds_by_hand():
-    assert [float(t) for t in U.exact_paper_thresholds()] == [1 + 261 / 4, 1 + 1 / 4]
+    """A^T A = [[131, 130], [130, 131]] / 4: eigenvalues 261/4 and 1/4, thresholds 1 + those = 265/4 and 5/4."""
+    assert U.exact_paper_gram_eigenvalues() == [Fraction(261, 4), Fraction(1, 4)]
+    assert U.exact_paper_thresholds() == [Fraction(265, 4), Fraction(5, 4)]
 
 
 def test_collapse_property_rejects_beta_over_variance():
@@ -295,14 +300,69 @@ def test_mean_field_gap_by_hand_and_hadamard():
     assert U.mean_field_gap(paper_A()) == pytest.approx(0.5 * math.log(135 ** 2 / (135 ** 2 - 130 ** 2)), rel=1e-12)
 
 
-def test_aligned_tie_by_hand():
-    """N = k = 1, A = 1: posterior N(x / 2, 1/2), Sigma_x = 2. q = N(0.3 x, 0.25): (1/2)[0.5 + 0.2^2 2 / 0.5 - 1 + ln 2];
+def test_dense_tie_and_its_split_by_hand():
+    """N = k = 1, A = 1: posterior N(x / 2, 1/2) (precision 2), Sigma_x = 2. q = N(0.3 x, 0.25): mean term
+    (1/2) 0.2^2 2 / 0.5 = 0.08, covariance term (1/2)[2 0.25 - 1 - ln 2 - ln 0.25] = (1/2)(ln 2 - 0.5);
     q = N(-x / 2, 1/2) is the posterior with its sign flipped: 0 once aligned."""
     A = np.array([[1.0]])
     q = G.Dense(W=np.array([[0.3]]), b_mu=np.zeros(1), log_v=np.log([0.25]), D=np.zeros((1, 1)), b_D=np.zeros(1))
-    assert C.aligned_tie(q, A) == pytest.approx(0.5 * (0.5 + 0.16 - 1 + math.log(2)), rel=1e-14)
+    assert G.tie(q, A).value == pytest.approx(0.5 * (0.5 + 0.16 - 1 + math.log(2)), rel=1e-14)
+    split = G.tie_terms(q, A, 1.0, 1.0, np.eye(1))
+    assert split.mean == pytest.approx(0.08, rel=1e-14)
+    assert split.covariance == pytest.approx(0.5 * (math.log(2) - 0.5), rel=1e-14)
     flipped = G.Dense(W=np.array([[-0.5]]), b_mu=np.zeros(1), log_v=np.log([0.5]), D=np.zeros((1, 1)), b_D=np.zeros(1))
-    assert C.aligned_tie(flipped, A) == pytest.approx(0, abs=1e-15)
+    assert G.tie(flipped, A) == (pytest.approx(0, abs=1e-15), (0,), (-1.0,))
+
+
+def test_tie_covariance_term_floor_is_the_mean_field_gap():
+    """The posterior mean as encoder mean and v_i = 1 / P_ii (the best diagonal variances): mean term 0, covariance term
+    the mean-field gap (Hadamard's formula, a separate route); any other diagonal v gives more."""
+    A = np.array([[1.0, 1.0], [0.0, 1.0], [0.5, -1.0]])
+    P = A.T @ A + np.eye(2)
+    best = G.Dense(W=np.linalg.solve(P, A.T), b_mu=np.zeros(2), log_v=-np.log(np.diag(P)), D=np.zeros((3, 2)),
+                   b_D=np.zeros(3))
+    split = G.tie_terms(best, A, 1.0, 1.0, np.eye(2))
+    assert split.mean == pytest.approx(0, abs=1e-14)
+    assert split.covariance == pytest.approx(C.mean_field_gap(A), rel=1e-12)
+    other = G.Dense(best.W, best.b_mu, best.log_v + np.array([0.2, -0.1]), best.D, best.b_D)
+    assert G.tie_terms(other, A, 1.0, 1.0, np.eye(2)).covariance > C.mean_field_gap(A) + 1e-3
+
+
+def test_paper_tie_split_at_the_optimal_beta():
+    """The paper's A at beta*: the reviewer's separate computation gave TIE = 19.1625 = 14.5095 (covariance) + 4.6530
+    (mean) with the floor 1.3107; the pca-alignment evidence reports these numbers, not TIE - floor as a mean term."""
+    from numerics.optimal_beta import optimal_beta
+    A = paper_A()
+    star = optimal_beta(A, digits=15)
+    p = optimum_parameters(DataSpectrum.from_mixing(A), float(star.beta_star))
+    aligned = G.tie(p, A)
+    split = G.tie_terms(p, A, 1.0, 1.0, G.signed_permutation(aligned.perm, aligned.signs))
+    assert aligned.value == pytest.approx(float(star.tie_star), rel=1e-9)
+    assert (aligned.value, split.covariance, split.mean) == pytest.approx((19.1625, 14.5095, 4.6530), abs=1e-4)
+    assert C.mean_field_gap(A) == pytest.approx(1.3107, abs=1e-4)
+
+
+def test_dense_route_shares_no_code_with_numerics():
+    """verify.dense_gaussian is the independent route: it imports numpy, scipy and the standard library only."""
+    import ast
+    import sys
+    tree = ast.parse(open(G.__file__).read())
+    roots = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    roots |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level == 0}
+    assert roots - set(sys.stdlib_module_names) == {"numpy", "scipy"}
+    assert not any(isinstance(n, ast.ImportFrom) and n.level for n in ast.walk(tree))
+
+
+def test_dense_accepts_the_parameter_tuple_and_iterates_in_its_order():
+    rng = np.random.default_rng(7)
+    theta = (rng.standard_normal((2, 3)), rng.standard_normal((2, 1)), 0.3 * rng.standard_normal((2, 3)),
+             rng.standard_normal((2, 1)), rng.standard_normal((3, 2)), rng.standard_normal((3, 1)))
+    p = G.as_theta(theta)
+    assert all(np.array_equal(np.ravel(a), np.ravel(b)) for a, b in zip(p, theta))
+    S = np.diag([3.0, 2.0, 1.0])
+    assert G.objective(p, S, 1.3, 0.7, 2.0) == G.objective(theta, S, 1.3, 0.7, 2.0)
+    with pytest.raises(ValueError, match="W_sigma"):
+        p.vector()
 
 
 def test_rotated_equal_norm_optimum_by_hand():
@@ -314,10 +374,10 @@ def test_rotated_equal_norm_optimum_by_hand():
     S = equal @ equal.T + np.eye(128)
     for theta in (0.1, 0.3, 0.6):
         p = C.rotated_optimum(equal, 1.0, theta)
-        assert C.aligned_tie(p, equal) == pytest.approx(8 * (1 - math.cos(theta)), rel=1e-10)
+        assert G.tie(p, equal).value == pytest.approx(8 * (1 - math.cos(theta)), rel=1e-10)
         assert G.objective(p, S, 1.0) == pytest.approx(-0.5 * (128 * math.log(2 * math.pi) + 2 * math.log(5) + 128),
                                                        rel=1e-13)
-    assert C.aligned_tie(C.rotated_optimum(equal, 1.0, math.pi / 2), equal) == pytest.approx(0, abs=1e-12)
+    assert G.tie(C.rotated_optimum(equal, 1.0, math.pi / 2), equal).value == pytest.approx(0, abs=1e-12)
 
 
 def test_sources_are_principal_only_for_orthogonal_columns():

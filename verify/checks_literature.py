@@ -110,7 +110,7 @@ def decoder_variance_equivalence(A, v: Variances, beta, effective=beta_times_var
     lhs = G.objective(q, Sx, beta, v.decoder, v.prior)
     rhs = (G.objective(q, Sx, b1, 1.0, v.prior) / v.decoder + N / 2 * G.LOG_2PI / v.decoder
            - N / 2 * (G.LOG_2PI + np.log(v.decoder)))
-    p = G.Dense.of_optimum(optimum_parameters(data, b1, Variances(v.noise, 1.0, v.prior)))
+    p = G.as_theta(optimum_parameters(data, b1, Variances(v.noise, 1.0, v.prior)))
     t = general_terms(data, beta, v)
     dense = (G.objective(p, Sx, beta, v.decoder, v.prior), G.reconstruction(p, Sx, v.decoder), G.kl(p, Sx, v.prior))
     closed = (t.objective, t.reconstruction, t.kl)
@@ -127,7 +127,7 @@ def elbo_loglik_peak(A, v: Variances, beta) -> PropertyResult:
     Sx = A @ A.T + v.noise * np.eye(A.shape[0])
     vals = {}
     for b in (1.0, beta):
-        p = G.Dense.of_optimum(optimum_parameters(data, b, v))
+        p = G.as_theta(optimum_parameters(data, b, v))
         vals[b] = (G.elbo(p, Sx, v.decoder, v.prior), G.log_likelihood(p, Sx, v.decoder, v.prior))
     ok = all(vals[beta][i] <= vals[1.0][i] + 1e-10 * (1 + abs(vals[1.0][i])) for i in (0, 1))
     return PropertyResult(ok, {"A": A.tolist(), "variances": v.to_json(), "beta": beta,
@@ -151,7 +151,7 @@ def check_beta_is_decoder_variance(ctx):
     grid = np.unique(np.concatenate([np.geomspace(0.05, 200.0, 60), [1.0]]))
     data = DataSpectrum.from_mixing(A)
     curve = np.array([[G.elbo(p, Sx), G.log_likelihood(p, Sx)] for p in
-                      (G.Dense.of_optimum(optimum_parameters(data, b)) for b in grid)])
+                      (G.as_theta(optimum_parameters(data, b)) for b in grid)])
     i1 = int(np.argmin(np.abs(grid - 1)))
     peak = bool(np.all(curve <= curve[i1] + 1e-10 * np.abs(curve[i1])))
     h_peak = hunt(st.tuples(mixing_problems(), S.betas()), lambda x: elbo_loglik_peak(x[0][0], x[0][1], x[1]),
@@ -166,7 +166,7 @@ def check_beta_is_decoder_variance(ctx):
              Step("paper's problem: L(beta, sd2) = L_unit(beta sd2)/sd2 + consts at random parameters; the unit optimum "
                   "at beta' = beta sd2 gives the general closed form and is a local maximum of the dense objective",
                   all(r.holds for r in paper), f"(beta, sd2) = (2, 0.5), (0.5, 3), (1, 4); largest relative change of the "
-                  f"objective over +/- {STEP:g} steps along {len(directions(G.Dense.of_optimum(optimum_parameters(data, 1.0))))} "
+                  f"objective over +/- {STEP:g} steps along {len(directions(G.as_theta(optimum_parameters(data, 1.0))))} "
                   f"directions (random, and rescaling each unit): {worst_rise:.2g}", "Prop. 3"),
              hunt_step("the same for random A and noise, decoder and prior variances", h_eq, "Prop. 3"),
              Step("paper's problem: the ELBO and log p(x) at the optimum are largest at beta = 1", peak,
@@ -379,7 +379,8 @@ def check_lit_ppca(ctx):
                                        "values": failed[0].detail if failed else list(d.values())})
     ml = (
         "At beta = 1 the optimum is a maximum-likelihood probabilistic PCA solution of Tipping & Bishop (1999) with the "
-        "noise variance known (sigma^2 = sigma_d^2): sigma_p D = U (Lambda - sigma^2 I)^{1/2} R, columns with lambda <= "
+        "noise variance fixed at the decoder's (assumed) sigma^2 = sigma_d^2, which is the data's sigma_eta^2 only when "
+        "the two agree (see beta-is-decoder-variance): sigma_p D = U (Lambda - sigma^2 I)^{1/2} R, columns with lambda <= "
         f"sigma^2 zero; for the paper's problem log p(x) = {d[1.0]['log p (dense, T&B formula, closed form)'][0]:.10g} "
         f"is T&B's maximum (|D D^T - W W^T| <= {max(x['max |W W^T - W_TB W_TB^T| / max|S|'] for x in d.values()):.1g}), "
         "and the same on random covariances and spectra, eigenvalues below sigma^2 included.")

@@ -6,8 +6,8 @@
 * what a rotated probabilistic-PCA solution D* R costs a VAE whose encoder is factorised: the best such encoder at a
   fixed decoder loses the mean-field gap (1/2)[sum_i log P_ii - log det P], P = sp2 D^T D / sd2 + I (Hadamard:
   zero iff D^T D is diagonal);
-* the TIE of any (W, v) encoder against the true posterior, aligned over the signed permutations, so that optima
-  other than the closed form's member (a rotation inside a repeated eigenvalue) can be measured.
+* optima other than the closed form's member (a rotation inside a repeated eigenvalue), whose TIE the dense route
+  measures (:func:`verify.dense_gaussian.tie`, aligned over the signed permutations).
 
 Every value comes from the dense N x N route (:mod:`verify.dense_gaussian`) at parameters built here; the closed form
 (:mod:`numerics.optimum`) supplies only the optimum that is then rotated or evaluated.
@@ -22,8 +22,6 @@ Every value comes from the dense N x N route (:mod:`verify.dense_gaussian`) at p
 (1.0, 4.0)
 """
 from __future__ import annotations
-
-import itertools
 
 import numpy as np
 from scipy.optimize import brentq, minimize
@@ -74,7 +72,7 @@ def likelihood_peak(A, v: Variances, grid=PEAK_GRID, peak_at=unit_beta) -> Prope
     Sx = A @ A.T + v.noise * np.eye(A.shape[0])
     betas = np.unique(np.concatenate([grid, [peak_at(v), matched_beta(v)]]))
     vals = np.array([[G.elbo(p, Sx, v.decoder, v.prior), G.log_likelihood(p, Sx, v.decoder, v.prior)]
-                     for p in (G.Dense.of_optimum(optimum_parameters(data, b, v)) for b in betas)])
+                     for p in (G.as_theta(optimum_parameters(data, b, v)) for b in betas)])
     arg = [float(betas[i]) for i in np.argmax(vals, axis=0)]
     near = {float(b): vals[i].tolist() for i, b in enumerate(betas) if b in (0.9, 1.0, 1.1)}
     return PropertyResult(arg[0] == arg[1] == peak_at(v),
@@ -98,7 +96,7 @@ def mixing_reproduced(A, v: Variances, matched=matched_beta) -> PropertyResult:
     scale = max(1.0, float(np.abs(AA).max()))
     err = {b: float(np.abs(carried(b) - AA).max()) / scale for b in (1.0, matched(v))}
     Sx = AA + v.noise * np.eye(A.shape[0])
-    equiv = {f: G.log_likelihood(G.Dense.of_optimum(optimum_parameters(data, f * root, v)), Sx, f * root * v.decoder,
+    equiv = {f: G.log_likelihood(G.as_theta(optimum_parameters(data, f * root, v)), Sx, f * root * v.decoder,
                                  v.prior) for f in (0.75, 1.0, 1.25)}
     holds = (abs(root - matched(v)) <= 1e-9 * max(1.0, root) and err[matched(v)] <= 1e-12
              and equiv[1.0] > max(equiv[0.75], equiv[1.25]))
@@ -140,7 +138,7 @@ def rotated_ml_cost(S, k, v: Variances, angle, claimed_loss=mean_field_gap,
     T&B ML solution has the same), and the ELBO it loses with the best factorised encoder (``encoder_of``, checked
     against L-BFGS), against ``claimed_loss(sqrt(sp2) D*R, sd2)``. Holds when the routes agree."""
     data = DataSpectrum.from_covariance(np.array(S, dtype=float), k)
-    o = G.Dense.of_optimum(optimum_parameters(data, 1.0, v))
+    o = G.as_theta(optimum_parameters(data, 1.0, v))
     D = o.D @ rotation(angle, k)
     q, q_opt = encoder_of(D, v), encoder_lbfgs(D, S, v)
     ll = (G.log_likelihood(o, S, v.decoder, v.prior), G.log_likelihood(q, S, v.decoder, v.prior))
@@ -172,30 +170,11 @@ def distance_to_mixing(D, A, angle) -> float:
         return max(min(np.abs(M[:, j] - A[:, j]).max(), np.abs(M[:, j] + A[:, j]).max()) for j in range(A.shape[1]))
     return float(min(err(rotation(angle, A.shape[1])), err(rotation(-angle, A.shape[1]))))
 
-# ------------------------------------------------------------------------------ TIE of any encoder
-def aligned_tie(p: G.Dense, A, noise=1.0) -> float:
-    """E_x KL(q(z|x) || p(s|x)) for q = N(W x, diag v) (b_mu = 0) and the true posterior N(F x, E), E = (A^T A /
-    noise + I)^-1, F = E A^T / noise, minimised over the signed permutations that relabel the latents (unit prior)."""
-    N, k = A.shape
-    Sx = A @ A.T + noise * np.eye(N)
-    E_inv = A.T @ A / noise + np.eye(k)
-    F = np.linalg.solve(E_inv, A.T) / noise
-    v = np.exp(p.log_v)
-    best = np.inf
-    for perm in itertools.permutations(range(k)):
-        for signs in itertools.product((1.0, -1.0), repeat=k):
-            Gm = np.zeros((k, k))
-            Gm[list(perm), range(k)] = signs
-            M = Gm @ p.W - F
-            kl = 0.5 * (np.sum(np.diag(E_inv) * (Gm ** 2 @ v)) + np.sum((M @ Sx) * (E_inv @ M)) - k
-                        - np.linalg.slogdet(E_inv)[1] - np.sum(p.log_v))
-            best = min(best, float(kl))
-    return best
 
-
+# ------------------------------------------------------------------------------ an optimum rotated
 def rotated_optimum(A, beta, angle) -> G.Dense:
     """The closed-form optimum (unit variances) with its latents rotated by ``angle`` in the plane of latents 0, 1:
     z -> R^T z (W -> R^T W, D -> D R); an optimum as well when those latents share an eigenvalue."""
-    o = G.Dense.of_optimum(optimum_parameters(DataSpectrum.from_mixing(A), beta))
+    o = G.as_theta(optimum_parameters(DataSpectrum.from_mixing(A), beta))
     R = rotation(angle, A.shape[1])
     return G.Dense(W=R.T @ o.W, b_mu=o.b_mu, log_v=o.log_v, D=o.D @ R, b_D=o.b_D)
