@@ -1,4 +1,4 @@
-"""What a run leaves behind: the provenance record of every output, strict JSON, files written atomically.
+r"""What a run leaves behind: the provenance record of every output, strict JSON, files written atomically.
 
 **Provenance.** One record format for every command (``curve``, ``optimal-beta``, ``stationary``, ``derive``,
 ``crosscheck``, ``train``, ``audit``): the toolkit version, the versions of the numeric libraries, the command line,
