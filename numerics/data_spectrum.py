@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from .input_error import InputError
+from .matrix_file import read_matrix_file
 from .model import Spectrum, as_mixing_matrix, canonical_signs, spectrum
 
 #: relative tolerance of the symmetry and semi-definiteness tests (a sample covariance computed in float64 is
@@ -203,36 +204,7 @@ def _scatter(chunks, N: int) -> tuple[np.ndarray, np.ndarray]:
 # ---------------------------------------------------------------------------------------------- input files
 def load_covariance(path: str | Path) -> np.ndarray:
     """Read an N x N matrix from .npy (no pickle) or .csv (comma-separated numbers)."""
-    import warnings as _warnings
-
-    if str(path) == "":
-        raise DataError("covariance", "empty path")
-    path = Path(path)
-    if not path.exists():
-        raise DataError("covariance", f"file '{path}' does not exist")
-    if not path.is_file():
-        raise DataError("covariance", f"'{path}' is not a file")
-    if path.stat().st_size == 0:
-        raise DataError("covariance", f"file '{path}' is empty")
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".npy":
-            S = np.load(path, allow_pickle=False)
-        elif suffix == ".csv":
-            with _warnings.catch_warnings():
-                _warnings.simplefilter("ignore")
-                S = np.loadtxt(path, delimiter=",", dtype=float, ndmin=2, encoding="utf-8-sig")
-        else:
-            raise DataError("covariance", f"unsupported file type '{suffix or path.name}' (use .npy or .csv)")
-    except DataError:
-        raise
-    except (ValueError, OSError, EOFError, UnicodeDecodeError):
-        what = ("a numeric .npy array (numpy.save of a real N x N array, no object data)" if suffix == ".npy" else
-                "a CSV of numbers: N rows of N comma-separated values, no header")
-        raise DataError("covariance", f"cannot read '{path}': not {what}") from None
-    if S.dtype.kind not in "iuf":
-        raise DataError("covariance", f"'{path}' holds {S.dtype} data, expected real numbers")
-    return np.asarray(S, dtype=float)
+    return read_matrix_file(path, "covariance", DataError, "N x N")
 
 
 def parse_spectrum(text: str) -> np.ndarray:

@@ -14,13 +14,13 @@ description, the warnings of :func:`checked` and, for the paper's problems, the 
 from __future__ import annotations
 
 import re
-import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from .input_error import InputError
+from .matrix_file import read_matrix_file
 from .model import fig3_mixing, paper_mixing
 
 
@@ -91,40 +91,11 @@ def parse_shape(text: str) -> tuple[int, int]:
 
 
 def load_mixing(path: str | Path) -> Problem:
-    """Read an N x k matrix from .npy (no pickle) or .csv (comma-separated numbers)."""
-    if str(path) == "":
-        raise ProblemError("mixing", "empty path")
-    path = Path(path)
-    if not path.exists():
-        raise ProblemError("mixing", f"file '{path}' does not exist")
-    if not path.is_file():
-        raise ProblemError("mixing", f"'{path}' is not a file")
-    if path.stat().st_size == 0:
-        raise ProblemError("mixing", f"file '{path}' is empty")
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".npy":
-            A = np.load(path, allow_pickle=False)
-        elif suffix == ".csv":
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")    # utf-8-sig: a CSV saved by a spreadsheet starts with a BOM
-                A = np.loadtxt(path, delimiter=",", dtype=float, ndmin=2, encoding="utf-8-sig")
-        else:
-            raise ProblemError("mixing", f"unsupported file type '{suffix or path.name}' (use .npy or .csv)")
-    except ProblemError:
-        raise
-    except (ValueError, OSError, EOFError, UnicodeDecodeError) as err:
-        if suffix == ".npy":     # numpy's words (pickle advice, usecols) mean nothing on the command line
-            msg = "not a numeric .npy array (numpy.save of a real N x k array, no object data)"
-        else:
-            msg = ("not a CSV of numbers: one row per observed dimension, comma-separated, no header, the same "
-                   "number of values on every row (" + " ".join(str(err).split())[:120] + ")")
-        raise ProblemError("mixing", f"cannot read '{path}': {msg}") from None
-    if A.dtype.kind not in "iuf":
-        raise ProblemError("mixing", f"'{path}' holds {A.dtype} data, expected real numbers")
+    """Read an N x k matrix from .npy (no pickle) or .csv (comma-separated numbers); a 1-D .npy is one column."""
+    A = read_matrix_file(path, "mixing", ProblemError, "N x k")
     if A.ndim == 1:
         A = A.reshape(-1, 1)
-    return checked(Problem(f"file {path.name}", np.asarray(A, dtype=float), f"mixing matrix from {path}"))
+    return checked(Problem(f"file {Path(path).name}", A, f"mixing matrix from {path}"))
 
 
 # the closed form forms lambda_i / beta and a_i * lambda_i: A^T A must stay far below float64's 1.8e308
