@@ -27,7 +27,8 @@ eigenvector, for the parameters themselves), and the N - k other eigenvalues ent
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -59,12 +60,24 @@ class DataSpectrum:
     tail: float                     # the sum of the other N - k eigenvalues
     N: int
     k: int
-    vectors: np.ndarray | None = None   # N x k eigenvectors of lam (None when only the eigenvalues were given)
+    eigvecs: np.ndarray | None = None   # N x k eigenvectors of lam, when computed up front (see ``vectors``)
     mixing: Spectrum | None = None      # eigen-data of A^T A / sigma_eta^2 (unit-noise gauge), for TIE
     noise: float | None = None          # sigma_eta^2 where the data come from a mixing matrix
     warnings: tuple[str, ...] = field(default=())
     sampled_from: np.ndarray | None = None   # the true A of from_samples (TIE of that optimum needs the truth)
     mean: np.ndarray | None = None           # the data's mean where it is not 0 (from_samples): b_D at the optimum
+    mixing_matrix: np.ndarray | None = None  # A of from_mixing: its eigenvectors are computed only when asked for
+
+    @cached_property
+    def vectors(self) -> np.ndarray | None:
+        """The N x k eigenvectors of ``lam`` (None when only the eigenvalues were given). For a mixing matrix they are
+        formed on first use (an O(N k^2) SVD that a curve of terms never needs), in the basis of ``mixing.Q``: with a
+        repeated eigenvalue of A^T A the optimum is a continuum and TIE depends on the member, so the parameters and
+        TIE must be those of one and the same member (A = P diag(sigma) Qt, so A Q / sigma = P Qt Q)."""
+        if self.eigvecs is not None or self.mixing_matrix is None:
+            return self.eigvecs
+        P, _, Qt = np.linalg.svd(self.mixing_matrix, full_matrices=False)
+        return P @ (Qt @ self.mixing.Q)
 
     @property
     def has_truth(self) -> bool:
@@ -81,16 +94,12 @@ class DataSpectrum:
         """Sigma_x = A A^T + noise I_N for an N x k mixing matrix A (k <= N)."""
         A = as_mixing_matrix(A)
         N, k = A.shape
-        P, sigma, Qt = np.linalg.svd(A, full_matrices=False)
-        unit = spectrum(A / np.sqrt(noise))
-        # the eigenvectors in the basis of ``unit.Q`` (A = P diag(sigma) Qt, so A Q / sigma = P Qt Q): with a repeated
-        # eigenvalue of A^T A the optimum is a continuum and TIE depends on the member; the parameters and TIE must
-        # then be those of one and the same member
-        vectors = P @ (Qt @ unit.Q)
-        lam = sigma ** 2 + noise
+        of_A = spectrum(A)                           # k x k work: the eigen-data of A^T A
+        unit = replace(of_A, a=of_A.a / noise)       # A / sigma_eta's: the unit-noise gauge of TIE
+        lam = of_A.a + noise
         notes = _degeneracy_notes(np.concatenate([lam, [noise] if N > k else []]), k, tie=True)
-        return cls(lam=lam, tail=(N - k) * noise, N=N, k=k, vectors=vectors, mixing=unit, noise=noise,
-                   warnings=notes)
+        return cls(lam=lam, tail=(N - k) * noise, N=N, k=k, mixing=unit, noise=noise, warnings=notes,
+                   mixing_matrix=A)
 
     @classmethod
     def from_spectrum(cls, values, k: int) -> DataSpectrum:
@@ -131,7 +140,7 @@ class DataSpectrum:
         notes = _degeneracy_notes(lam, k)
         lam = lam[:k].copy()
         tail = max(trace - float(np.sum(lam)), 0.0) if N > k else 0.0
-        return cls(lam=lam, tail=tail, N=N, k=k, vectors=vectors * canonical_signs(vectors), warnings=notes)
+        return cls(lam=lam, tail=tail, N=N, k=k, eigvecs=vectors * canonical_signs(vectors), warnings=notes)
 
     @classmethod
     def from_samples(cls, A, noise: float, samples: int, seed: int) -> DataSpectrum:
@@ -181,7 +190,7 @@ class DataSpectrum:
             vectors[:, :m] = Vt[:m].T
             tail = float(np.sum(lam_all[k:]))
             notes = _degeneracy_notes(np.concatenate([lam, lam_all[k:k + 1]]), k)
-        return cls(lam=lam, tail=tail, N=N, k=k, vectors=vectors * canonical_signs(vectors), noise=noise,
+        return cls(lam=lam, tail=tail, N=N, k=k, eigvecs=vectors * canonical_signs(vectors), noise=noise,
                    warnings=notes, sampled_from=A, mean=mean)
 
 
