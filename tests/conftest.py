@@ -11,3 +11,14 @@ def audit_context():
     from derivations.document import build_document
     from verify.context import AuditContext
     return AuditContext(document_provider=build_document)
+
+
+@pytest.fixture
+def torch_one_thread():
+    """torch on one thread for the test, then as it was (the trained-network tests: deterministic and not
+    competing with a parallel test run for the cores)."""
+    import torch
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

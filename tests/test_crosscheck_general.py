@@ -18,7 +18,6 @@ import json
 
 import numpy as np
 import pytest
-import torch
 
 from deep.linear import crosscheck as cc
 from deep.linear.gradient_check import gradient_check
@@ -37,12 +36,7 @@ FIG3_VARIANCES = Variances(noise=0.5, decoder=0.3, prior=4.0)
 TOL = 1e-9
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 def covariance_6x6():

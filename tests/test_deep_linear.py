@@ -36,12 +36,7 @@ R62 = random_problem(6, 2, seed=1).A          # thresholds ~1.77 and ~3.65
 R83 = random_problem(8, 3, seed=0).A
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 def random_params(rng, N, k, w_sigma=0.2):

@@ -32,12 +32,7 @@ from numerics.variances import UNIT, Variances
 TOL = 1e-9
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 def covariance_6x6():
