@@ -124,7 +124,7 @@ def summary_table(doc) -> str:
 
 def render_step(step, number: str) -> str:
     parts = [r"\stephead{%s}{%s}{%s}" % (number, escape_text(step.title, breakable=True), _step_mark(step.holds)),
-             equation_block(step.lhs, step.rhs, f"step {step.key}")]
+             equation_block(step.lhs, step.rhs, f"step {step.key}", getattr(step, "relation", "="))]
     facts = [r"Method: %s." % escape_text(step.method or "not stated", breakable=True)]
     if step.equation:
         facts.append(r"Paper %s." % _equation_label(step.equation))
@@ -132,6 +132,8 @@ def render_step(step, number: str) -> str:
     parts.append(r"\facts{%s}" % " ".join(facts))
     if step.note:
         parts.append(r"\par{\small %s}" % escape_paragraphs(step.note))
+    if getattr(step, "certificate", ""):
+        parts.append(r"\par{\small\textbf{Certificate.} %s}" % escape_paragraphs(step.certificate))
     return "\n".join(parts)
 
 

@@ -187,8 +187,8 @@ def _omitted(side: Typeset, where: str) -> str:
         side.operations, escape_text(where))
 
 
-def equation_block(lhs, rhs, where: str = "") -> str:
-    """``lhs = rhs`` as a display scaled down to the line width if needed; ``rhs`` None: ``lhs`` alone.
+def equation_block(lhs, rhs, where: str = "", relation: str = "=") -> str:
+    """``lhs = rhs`` (or another ``relation``: ``>=``, ``>``, ``<=``, ``<``) as a display scaled down to the line width if needed; ``rhs`` None: ``lhs`` alone.
 
     Sides too large to print are replaced by a note giving their operation count and ``where``.
     """
@@ -200,18 +200,21 @@ def equation_block(lhs, rhs, where: str = "") -> str:
                 % ("" if right is None else "s", sizes, escape_text(where)))
     left_lines = list(left.lines) if left.shown else [_omitted(left, where)]
     rows = _aligned_rows(left_lines, None if right is None else
-                         (list(right.lines) if right.shown else [_omitted(right, where)]))
+                         (list(right.lines) if right.shown else [_omitted(right, where)]), _RELATION_TEX[relation])
     return ("\\begin{fitdisplay}\n\\begin{aligned}\n" + " \\\\\n".join(rows) +
             "\n\\end{aligned}\n\\end{fitdisplay}")
 
 
-def _aligned_rows(left: list[str], right: list[str] | None) -> list[str]:
+_RELATION_TEX = {"=": "=", ">=": r"\geq", ">": ">", "<=": r"\leq", "<": "<"}
+
+
+def _aligned_rows(left: list[str], right: list[str] | None, relation: str = "=") -> list[str]:
     rows = [("& " if i == 0 else r"&\quad ") + line for i, line in enumerate(left)]
     if right is None:
         return rows
     if len(left) == 1:
-        rows = [left[0] + " &= " + right[0]]
+        rows = [left[0] + f" &{relation} " + right[0]]
     else:
-        rows.append("&= " + right[0])
+        rows.append(f"&{relation} " + right[0])
     rows += [r"&\quad " + line for line in right[1:]]
     return rows

@@ -38,6 +38,35 @@ class ProofStep:
     residual: sp.Basic
     equation: str | None = None
     note: str = ""
+    relation: str = "="          # "=" for identities; ">=", ">", "<=", "<" for a decided inequality lhs REL rhs
+    certificate: str = ""        # how an inequality was decided, kept verbatim in the document (z3, root isolation)
+
+    def __post_init__(self):
+        if self.relation not in RELATIONS:
+            raise ValueError(f"step {self.key}: relation must be one of {RELATIONS}, got {self.relation!r}")
+        if self.relation != "=" and not self.certificate:
+            raise ValueError(f"step {self.key}: an inequality needs the certificate that decided it")
+
+
+RELATIONS = ("=", ">=", ">", "<=", "<")
+
+
+def decided(key: str, title: str, lhs, rhs, relation: str, holds: bool, certificate: str, method: str, *,
+            equation: str | None = None, note: str = "") -> ProofStep:
+    """Record the inequality ``lhs relation rhs`` (under the assumptions stated in ``title``/``note``) as decided by a
+    procedure outside SymPy's simplifier: ``holds`` is that procedure's answer, ``certificate`` its evidence
+    (e.g. z3's ``unsat`` for the negation, or the isolated real roots of a polynomial and its signs between them).
+    The residual is lhs - rhs, unsimplified.
+
+    >>> x = sp.Symbol('x', positive=True)
+    >>> decided('demo-ineq', 'x + 1/x >= 2 for x > 0', x + 1/x, 2, ">=", True, "(x-1)^2/x >= 0", "hand").relation
+    '>='
+    """
+    if not isinstance(holds, bool):
+        raise TypeError(f"step {key}: holds must be a bool")
+    return ProofStep(key=key, title=title, lhs=sp.sympify(lhs), rhs=sp.sympify(rhs), method=method, holds=holds,
+                     residual=sp.sympify(lhs) - sp.sympify(rhs), equation=equation, note=note, relation=relation,
+                     certificate=certificate)
 
 
 def _is_zero_scalar(expr, simplifier) -> bool:

@@ -101,5 +101,6 @@ def describe(h: Hunt) -> str:
 
 
 def hunt_step(name: str, h: Hunt, equation: str, role: str = "claim") -> Step:
-    """The step of a check that a hunt decides: it holds when no violation was found."""
-    return Step(name, not h.found, describe(h), equation, role)
+    """The step of a check that a hunt decides: it holds when no violation was found (grade ``sampled``)."""
+    basis = f"{h.examples} random instances (hypothesis)" + (", counterexample found" if h.found else "")
+    return Step(name, not h.found, describe(h), equation, role, grade="sampled", basis=basis)

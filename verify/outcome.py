@@ -22,6 +22,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 VERDICTS = ("confirmed", "refuted", "corrected", "qualified", "not-checked")
+# Evidence grades, strongest first. proved: for every problem of the claim's class (symbolically, or by a decision
+# procedure's certificate); exhaustive: every case of a finite class checked; sampled: random problems (hypothesis);
+# measured: trained networks. A verdict's grade is the weakest grade among the steps that decide it.
+GRADES = ("proved", "exhaustive", "sampled", "measured")
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,9 @@ class Step:
     detail: str
     equation: str = ""           # the equation or proposition it bears on, e.g. "eq. 10"
     role: str = "claim"          # "claim" (the paper's statement) or "support" (the toolkit's own cross-check)
+    grade: str | None = None     # how strong the evidence is: one of GRADES (None: not graded)
+    basis: str = ""              # what the grade rests on: the proof's key in the derivation document for "proved",
+    #                              the number of problems for "sampled", the cases for "exhaustive", seeds for "measured"
 
     def __post_init__(self):
         # a numpy comparison gives numpy.bool_, which JSON and `is True` do not treat as a bool: store a bool
@@ -42,6 +49,10 @@ class Step:
             raise TypeError(f"step '{self.name}': holds must be a bool, got {type(self.holds).__name__}")
         if self.role not in ("claim", "support", "finding"):
             raise ValueError(f"step '{self.name}': role must be claim, support or finding, got '{self.role}'")
+        if self.grade is not None and self.grade not in GRADES:
+            raise ValueError(f"step '{self.name}': grade must be one of {', '.join(GRADES)}, got '{self.grade}'")
+        if self.grade is not None and not self.basis:
+            raise ValueError(f"step '{self.name}': grade '{self.grade}' needs its basis (proof key, problem count, ...)")
 
     def line(self) -> str:
         mark = "holds" if self.holds else "FAILS"
@@ -64,6 +75,32 @@ class Outcome:
 
     def failing_support(self) -> list[Step]:
         return [s for s in self.steps if s.role == "support" and not s.holds]
+
+    def deciding_steps(self) -> list[Step]:
+        """The steps the verdict rests on (claim and finding roles; support steps cross-check the toolkit)."""
+        return [s for s in self.steps if s.role != "support"]
+
+    @property
+    def grade(self) -> str | None:
+        """The weakest grade among the deciding steps; None when one of them is ungraded or there are none.
+
+        >>> p = Step("identity for all problems", True, "", grade="proved", basis="proofs/prop1-active")
+        >>> q = Step("200 random problems", True, "", grade="sampled", basis="200 hypothesis examples")
+        >>> confirmed("holds", [p]).grade, confirmed("holds", [p, q]).grade, confirmed("holds", [p, Step("x", True, "")]).grade
+        ('proved', 'sampled', None)
+        """
+        deciding = self.deciding_steps()
+        if not deciding or any(s.grade is None for s in deciding):
+            return None
+        return max((s.grade for s in deciding), key=GRADES.index)
+
+    @property
+    def grade_basis(self) -> str:
+        """What the grade rests on: the bases of the deciding steps of that (weakest) grade."""
+        g = self.grade
+        if g is None:
+            return ""
+        return "; ".join(dict.fromkeys(s.basis for s in self.deciding_steps() if s.grade == g))
 
 
 class CheckIntegrityError(RuntimeError):
