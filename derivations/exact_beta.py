@@ -53,12 +53,18 @@ class ExactBetaResult:
     interval: tuple                   # (lo, hi) Rationals isolating the root; contains beta_hint
     kind: str                         # "smooth" or "kink"
     kink_type: str | None             # "threshold" or "crossing" for kinks
-    root: sp.CRootOf                  # the exact beta*: CRootOf(polynomial, index)
+    index: int                        # beta* is the index-th real root of polynomial, ascending
     equation: str                     # the radical equation solved (before clearing the radicals)
     active_units: tuple               # units j with lambda_j > beta*
     permutation: tuple                # branch pi at beta* (latent j compared with source pi_j)
     eliminated_degree: int            # degree of the polynomial before factoring over Q
     charpoly: sp.Poly                 # det(t I - A^T A)
+
+    @property
+    def root(self) -> sp.CRootOf:
+        """The exact beta* as a CRootOf. Built on demand: for the huge coefficients of a float matrix's binary values
+        SymPy's root preprocessing factors integers and can take minutes (the interval above needs none of it)."""
+        return sp.CRootOf(self.polynomial.as_expr(), self.index)
 
 
 def _rational(x):
@@ -114,8 +120,8 @@ class _Problem:
         eig = []
         for f, _ in sp.factor_list(self.p)[1]:
             f = sp.Poly(f, _t)
-            for r in f.real_roots():
-                eig.append((sp.N(r, prec), r, f))
+            for value, exact in _real_roots(f, prec):
+                eig.append((value, exact, f))
         eig.sort(key=lambda e: -e[0])
         if len(eig) != self.k:
             raise ValueError("A^T A has non-real eigenvalues (impossible for real A)")
@@ -128,8 +134,13 @@ class _Problem:
             sub = self.M.extract(idx, idx) if idx else sp.zeros(0, 0)
             self.R.append(sp.Poly((_t * sp.eye(self.k - 1) - sub).det() if idx else sp.Integer(1), _t))
         # squared eigenvector entries Q[i, j]^2 (numeric)
-        self.q2 = [[sp.N(self.R[i].eval(self.a_exact[j]) / self.dp.eval(self.a_exact[j]), prec)
+        self.q2 = [[sp.N(self.eval_at_root(self.R[i], j) / self.eval_at_root(self.dp, j), prec)
                     for j in range(self.k)] for i in range(self.k)]
+
+    def eval_at_root(self, poly: sp.Poly, j):
+        """poly(a_j): exact where a_j is rational, else at the working precision."""
+        a = self.a_exact[j] if self.a_exact[j] is not None else self.a_num[j]
+        return poly.eval(a)
 
     def zero_entry(self, i, j) -> bool:
         """Q[i, j] = 0 exactly: R_i(a_j) = 0, i.e. the minimal polynomial of a_j divides R_i."""
@@ -138,6 +149,25 @@ class _Problem:
     def overlap(self, perm, b, act):
         return sum(sp.sqrt(max(self.q2[perm[j]][j], 0)) * sp.sqrt(self.a_num[j] * (1 + self.a_num[j] - b))
                    for j in act)
+
+
+def _real_roots(f: sp.Poly, prec: int):
+    """The real roots of an irreducible f, ascending, as (value at ``prec`` digits, exact Rational or None).
+
+    Isolating intervals (SymPy's continued-fraction isolation, refined by bisection) rather than ``real_roots``,
+    whose preprocessing factors the coefficients' integers: minutes for the 100-bit-plus coefficients of a float
+    matrix's binary values.
+    """
+    if f.degree() == 1:
+        c1, c0 = f.all_coeffs()
+        r = sp.Rational(-c0, c1)
+        return [(sp.Float(r, prec), r)]
+    eps = sp.Rational(1, 10 ** (prec + 5))
+    out = []
+    for (lo, hi), _ in f.intervals():
+        lo, hi = f.refine_root(lo, hi, eps=eps)
+        out.append((sp.Float((sp.Rational(lo) + sp.Rational(hi)) / 2, prec), None))
+    return out
 
 
 MAX_DEGREE_BOUND = 16      # product over units of 2^(radicals) x deg(minimal polynomial of a_j)
@@ -163,7 +193,7 @@ def _eliminate(E, unit_relations, prob: _Problem, max_radicals=MAX_RADICALS):
             E = sp.factor_terms(sp.expand(E))
         f = prob.minpoly[j]
         if f.degree() == 1:
-            E = E.subs(a_sym, prob.a_exact[j])
+            E = E.subs(a_sym, prob.a_exact[j])     # rational: _real_roots gave it exactly
         else:
             E = sp.resultant(sp.expand(E), f.as_expr().subs(_t, a_sym), a_sym)
         E = sp.expand(E)
@@ -225,8 +255,8 @@ def _select_root(P: sp.Poly, hint: sp.Rational, hint_f, prec: int, n: int):
         f = sp.Poly(f, beta)
         if f.degree() < 1:
             continue
-        for i, r in enumerate(f.real_roots()):
-            d = abs(sp.N(r, prec) - hint_f)
+        for i, (r, _) in enumerate(_real_roots(f, prec)):
+            d = abs(r - hint_f)
             if best is None or d < best[0]:
                 best = (d, f, i)
     if best is None:
@@ -278,7 +308,7 @@ def exact_optimal_beta(A_rational, beta_hint: str) -> ExactBetaResult:
             f, i, iv = _select_root(P, hint, hint_f, prec, n)
             act = tuple(m for m in range(k) if 1 + prob.a_num[m] > hint_f + tol * (1 + abs(hint_f)))
             return ExactBetaResult(polynomial=f, interval=iv, kind="kink", kink_type="threshold",
-                                   root=sp.CRootOf(f.as_expr(), i), equation=f"beta = 1 + a_{j}, a_{j} a root of {prob.minpoly[j].as_expr()}",
+                                   index=i, equation=f"beta = 1 + a_{j}, a_{j} a root of {prob.minpoly[j].as_expr()}",
                                    active_units=act, permutation=(), eliminated_degree=P.degree(), charpoly=prob.p)
     act = tuple(j for j in range(k) if 1 + prob.a_num[j] > hint_f)
     if not act:
@@ -298,6 +328,6 @@ def exact_optimal_beta(A_rational, beta_hint: str) -> ExactBetaResult:
         kind, kink_type = "smooth", None
     f, i, iv = _select_root(P, hint, hint_f, prec, n)
     return ExactBetaResult(polynomial=f, interval=iv, kind=kind, kink_type=kink_type,
-                           root=sp.CRootOf(f.as_expr(), i), equation=eq, active_units=act, permutation=tuple(perm),
+                           index=i, equation=eq, active_units=act, permutation=tuple(perm),
                            eliminated_degree=P.degree(), charpoly=prob.p)
 
