@@ -92,3 +92,38 @@ def test_claim(claim_id, audit_context):
     said = explanation(o)
     missing = [w for w in expected.get("keywords", []) if normalised(w) not in said]
     assert not missing, f"{where}: the verdict's explanation does not give the expected reason {missing}: {said[:400]}"
+    _assert_graded(o, where, expected)
+
+
+PROOF_KEY = re.compile(r"^[\w.:+-]+/[\w.:+-]+$")
+
+
+def proof_keys(basis: str) -> list[str]:
+    """The ``section/step`` keys a proved step names (its basis may add words around them).
+
+    >>> proof_keys("proofs-unit/prop1-active, proofs-unit/prop1-collapsed; see eq. 10")
+    ['proofs-unit/prop1-active', 'proofs-unit/prop1-collapsed']
+    """
+    return [t for t in re.split(r"[,;\s]+", basis) if PROOF_KEY.match(t)]
+
+
+def _assert_graded(o, where, expected):
+    """Every verdict has an evidence grade; a proved step names proofs that exist in the derivation document and hold;
+    where the independent reading of what the model allows says a claim is provable (``grade`` in the expectations),
+    the verdict must carry that grade."""
+    ungraded = [s.name for s in o.deciding_steps() if s.grade is None]
+    assert o.grade is not None, f"{where}: ungraded deciding steps {ungraded}"
+    for s in o.deciding_steps():
+        if s.grade != "proved" or s.basis.startswith("comparison eq."):
+            continue
+        keys = proof_keys(s.basis)
+        assert keys, f"{where}: proved step '{s.name}' names no section/step of the derivation document: {s.basis!r}"
+        from derivations.document import build_document
+        held = {f"{sec.key}/{st.key}": st.holds for sec in build_document().sections for st in sec.steps}
+        unknown = [key for key in keys if key not in held]
+        assert not unknown, f"{where}: proved step '{s.name}' names {unknown}, not in the derivation document"
+        assert not s.holds or all(held[key] for key in keys), \
+            f"{where}: step '{s.name}' holds although a proof it names fails"
+    if "grade" in expected:
+        assert o.grade == expected["grade"], (
+            f"{where}: evidence grade {o.grade!r} ({o.grade_basis[:200]}), expected {expected['grade']!r}")

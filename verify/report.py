@@ -4,7 +4,7 @@ Everything here is formatting of an :class:`verify.audit.AuditResult` (the recor
 no verdict is decided here.
 
 >>> format_table([{"id": "prop4", "verdict": "confirmed", "evidence": "holds"}]).splitlines()[0].split()
-['claim', 'verdict', 'evidence']
+['claim', 'verdict', 'grade', 'evidence']
 """
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import shlex
 
 from numerics.artifacts import dumps, jsonable, record
 
+from .outcome import GRADES
 from .report_beyond import beyond_the_paper_markdown
 
 VERDICT_ORDER = ("confirmed", "qualified", "corrected", "refuted", "not-checked", "error")
@@ -26,6 +27,9 @@ def claim_record(r) -> dict:
            "seconds": round(r.seconds, 3),
            "provenance": record(command=list(r.command), seeds=r.used["seeds"], precision=r.used["precision"],
                                 wall_time_seconds=r.seconds)}
+    rec["grade"] = (o.grade or "ungraded") if o else "ungraded"
+    if o and o.grade:
+        rec["grade_basis"] = o.grade_basis
     if o:
         rec["steps"] = [jsonable(s) for s in o.steps]          # verify.outcome.Step: its fields
         for key in ("counterexample", "erratum", "condition", "reason", "protocol"):
@@ -81,9 +85,11 @@ def _short(text: str, width: int) -> str:
 def format_table(recs: list[dict], width: int = 78) -> str:
     idw = max([len("claim")] + [len(r["id"]) for r in recs])
     vw = max(len(v) for v in VERDICT_ORDER)
-    lines = [f"{'claim':<{idw}}  {'verdict':<{vw}}  evidence"]
+    gw = max(len(g) for g in (*GRADES, "ungraded"))
+    lines = [f"{'claim':<{idw}}  {'verdict':<{vw}}  {'grade':<{gw}}  evidence"]
     for r in recs:
-        lines.append(f"{r['id']:<{idw}}  {r['verdict']:<{vw}}  {_short(r['evidence'], width)}")
+        lines.append(f"{r['id']:<{idw}}  {r['verdict']:<{vw}}  {r.get('grade', 'ungraded'):<{gw}}  "
+                     f"{_short(r['evidence'], width)}")
     return "\n".join(lines)
 
 
@@ -125,10 +131,17 @@ def report_markdown(result, *, figures: dict, derivation_files: list[str], equat
            "Command: `" + shlex.join(["betavae-audit", *result.command]) + "`.  ",
            "Run: " + ", ".join(f"{k} = {v}" for k, v in opts.items()) + ".  ",
            "Versions: " + ", ".join(f"{k} {v}" for k, v in vers.items()) + ".", "",
-           "## Verdicts", "", "| claim | section | verdict | decided by |", "|---|---|---|---|"]
+           "Evidence grades: **proved** (for every problem of the claim's class, symbolically or by a decision "
+           "procedure's certificate; the proof is named in the derivation document by section/step key); "
+           "**exhaustive** (every case of a finite class); **sampled** (random problems, grids or the paper's own "
+           "problem; how many is said); **measured** (trained networks). A verdict's grade is the weakest grade of the "
+           "steps that decide it.", "",
+           "## Verdicts", "", "| claim | section | verdict | grade | decided by |", "|---|---|---|---|---|"]
     for r in recs:
-        out.append(f"| [{r['id']}](#{r['id']}) | {_md_escape(r['section'])} | **{r['verdict']}** | "
+        out.append(f"| [{r['id']}](#{r['id']}) | {_md_escape(r['section'])} | **{r['verdict']}** | {r['grade']} | "
                    f"`pytest \"{r['test']}\"` |")
+    counts = {g: sum(r["grade"] == g for r in recs) for g in (*GRADES, "ungraded")}
+    out += ["", "Grades: " + ", ".join(f"{n} {g}" for g, n in counts.items() if n) + "."]
     errata = [r for r in recs if r["verdict"] == "corrected"]
     if errata:
         out += ["", "## Errata", "", "| claim | erratum |", "|---|---|"]
@@ -136,8 +149,10 @@ def report_markdown(result, *, figures: dict, derivation_files: list[str], equat
     out += [""] + beyond_the_paper_markdown({r["id"]: r for r in recs}).splitlines()
     out += ["", "## Claims", ""]
     for r in recs:
-        out += [f"### {r['id']}", "", f"*{r['section']}* — **{r['verdict']}**", "", f"> {r['statement']}", "",
-                r["evidence"], ""]
+        out += [f"### {r['id']}", "", f"*{r['section']}* — **{r['verdict']}**, evidence grade **{r['grade']}**", "",
+                f"> {r['statement']}", "", r["evidence"], ""]
+        if r.get("grade_basis"):
+            out += [f"**Grade basis:** {_md_escape(r['grade_basis'])}", ""]
         for key, label in (("condition", "Condition"), ("erratum", "Erratum"), ("reason", "Reason")):
             if r.get(key):
                 out += [f"**{label}:** {r[key]}", ""]
@@ -145,7 +160,8 @@ def report_markdown(result, *, figures: dict, derivation_files: list[str], equat
             out += ["**Counterexample:**", "", "```", json.dumps(r["counterexample"], indent=1, default=str), "```", ""]
         if r.get("steps"):
             out.append("Steps:")
-            out += [f"- {'✔' if s['holds'] else '✘'} {s['name']} [{s['equation']}; {s['role']}]: "
+            out += [f"- {'✔' if s['holds'] else '✘'} {s['name']} [{s['equation']}; {s['role']}"
+                    f"{'; ' + s['grade'] if s.get('grade') else ''}]: "
                     f"{_short(s['detail'], 600)}" for s in r["steps"]]
             out.append("")
         if r.get("protocol"):
