@@ -246,6 +246,28 @@ def tie_structured(a_list, Q, perm, signs, s_list, w_list):
     return out / 2
 
 
+def signed_permutations(kk: int):
+    """Every relabelling of k latents: (perm, signs, tag), latent j -> slot perm[j] with sign signs[j]."""
+    import itertools
+    for perm in itertools.permutations(range(kk)):
+        for signs in itertools.product((1, -1), repeat=kk):
+            yield perm, signs, "".join(map(str, perm)) + "." + "".join("+" if x > 0 else "-" for x in signs)
+
+
+def tie_at_relabelling(Einv, Fm, Sx, perm, signs, ws, ss):
+    """Eqs. (25, 27) at the encoder W_mu = Pi diag(w), b_sigma[perm_j] = log s_j, b_mu = W_sigma = 0 (N = k), Pi the
+    signed permutation (perm, signs): the one evaluation of TIE at a relabelled optimum that the TIE proofs share."""
+    kk = len(ws)
+    Pi, bs = sp.zeros(kk, kk), sp.zeros(kk, 1)
+    for j in range(kk):
+        Pi[perm[j], j] = signs[j]
+        bs[perm[j]] = sp.log(ss[j])
+    val = explicit(inference_error_form(), kk, kk, extra={
+        E_inv: Einv, F: Fm, W_mu: Pi * sp.diag(*ws), b_mu: sp.zeros(kk, 1), W_sigma: sp.zeros(kk, kk),
+        b_sigma: bs, Sigma_x: Sx})
+    return val[0, 0] if isinstance(val, sp.MatrixBase) else val
+
+
 @lru_cache(maxsize=None)
 def tie_section() -> Section:
     """TIE for every signed permutation of the latents (k = 2, all symbolic), then the optimum values."""
@@ -256,7 +278,6 @@ def tie_section() -> Section:
                   "rational rotation, singular values and the encoder's w, s symbolic; the optimum values of w, s then give the closed "
                   "form. Only sum_j signs_j w_j Q[perm_j, j] depends on the relabelling: the best signs match Q's, "
                   "and the best permutation solves a linear assignment problem.")
-    import itertools
     kk = 2
     # Q: a fixed rational rotation (3-4-5); sigma, w, s stay symbolic. Random Q are covered numerically.
     Q = sp.Matrix([[sp.Rational(3, 5), -sp.Rational(4, 5)], [sp.Rational(4, 5), sp.Rational(3, 5)]])
@@ -268,22 +289,11 @@ def tie_section() -> Section:
     Einv = A.T * A + sp.eye(kk)
     Fm = Einv.adjugate() * A.T / sp.factor(Einv.det())
     Sx = A * A.T + sp.eye(kk)
-    for perm in itertools.permutations(range(kk)):
-        for signs in itertools.product((1, -1), repeat=kk):
-            Pi = sp.zeros(kk, kk)
-            for j in range(kk):
-                Pi[perm[j], j] = signs[j]
-            bs = sp.zeros(kk, 1)
-            for j in range(kk):
-                bs[perm[j]] = sp.log(ss[j])
-            val = explicit(inference_error_form(), kk, kk, extra={
-                E_inv: Einv, F: Fm, W_mu: Pi * sp.diag(*ws), b_mu: sp.zeros(kk, 1), W_sigma: sp.zeros(kk, kk),
-                b_sigma: bs, Sigma_x: Sx})
-            val = val[0, 0] if isinstance(val, sp.MatrixBase) else val
-            tag = "".join(map(str, perm)) + "." + "".join("+" if s_ > 0 else "-" for s_ in signs)
-            sec.add(prove(f"tie.structure.{tag}", f"TIE (eq. 25, 27) with latents relabelled by perm {perm}, signs {signs} = structured form",
-                          val, tie_structured(a_list, Q, perm, signs, ss, ws), concrete_method(kk, kk) + ", Q = 3-4-5 rotation",
-                          equation="25", simplifier=_tie_simplify))
+    for perm, signs, tag in signed_permutations(kk):
+        val = tie_at_relabelling(Einv, Fm, Sx, perm, signs, ws, ss)
+        sec.add(prove(f"tie.structure.{tag}", f"TIE (eq. 25, 27) with latents relabelled by perm {perm}, signs {signs} = structured form",
+                      val, tie_structured(a_list, Q, perm, signs, ss, ws), concrete_method(kk, kk) + ", Q = 3-4-5 rotation",
+                      equation="25", simplifier=_tie_simplify))
     # optimum values, per unit: s = beta/(d^2 + beta), w = d/(d^2 + beta), d^2 = max(lambda - beta, 0), lambda = 1 + a
     a1 = sp.Symbol("a", positive=True)
     u = sp.Symbol("u", positive=True)

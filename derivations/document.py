@@ -72,6 +72,8 @@ def load_or_build(cache_dir=None) -> Document:
 def section_builders() -> dict:
     """Every section of the derivation, in order, as key -> (cached) builder; nothing is built here."""
     from . import closed_form, codegen, gaussian, general_optimum, inference_error, objective, posterior, stationarity
+    from . import proof_prop4, proofs_fixed_decoder, proofs_loglik_mie, proofs_propositions, proofs_units
+    from . import theorem_orthogonal
     return {
         "gaussian": gaussian.engine_section,
         "identities": posterior.identities_section,
@@ -83,6 +85,16 @@ def section_builders() -> dict:
         "closed": closed_form.elimination_section,
         "optimum": closed_form.optimum_section,
         "tie": closed_form.tie_section,
+        "lemma-g": proofs_units.lemma_section,
+        "unit-sums": proofs_units.structure_section,
+        "prop1-proof": proofs_propositions.prop1_section,
+        "prop2-proof": proofs_propositions.prop2_section,
+        "prop3-proof": proofs_propositions.prop3_section,
+        "loglik-proof": proofs_loglik_mie.loglik_section,
+        "mie-proof": proofs_loglik_mie.mie_section,
+        "sec4a-proof": proofs_fixed_decoder.fixed_decoder_section,
+        **proof_prop4.section_builders(),
+        **theorem_orthogonal.section_builders(),
         "codegen": codegen.codegen_section,
         **general_optimum.section_builders(),
     }

@@ -19,7 +19,7 @@ from functools import lru_cache
 
 import sympy as sp
 
-from .closed_form import tie_closed_form, tie_structured
+from .closed_form import tie_at_relabelling, tie_closed_form, tie_structured
 from .explicit import explicit
 from .general_model import (expected_loglik, general_kl_expr, general_objective_expr, general_objective_section,
                             general_reconstruction_expr, rescaled_beta, scaling_section)
@@ -181,15 +181,7 @@ def general_tie_section() -> Section:
     Fm = (A.T * A + e * sp.eye(kk)).adjugate() * A.T / sp.factor((A.T * A + e * sp.eye(kk)).det())
     Sx = A * A.T + e * sp.eye(kk)
     for perm, signs in (((0, 1), (1, 1)), ((1, 0), (1, -1))):
-        Pi = sp.zeros(kk, kk)
-        bs = sp.zeros(kk, 1)
-        for j in range(kk):
-            Pi[perm[j], j] = signs[j]
-            bs[perm[j]] = sp.log(ss[j])
-        val = explicit(inference_error_form(), kk, kk, extra={
-            E_inv: Einv, F: Fm, W_mu: Pi * sp.diag(*ws), b_mu: sp.zeros(kk, 1), W_sigma: sp.zeros(kk, kk),
-            b_sigma: bs, Sigma_x: Sx})
-        val = val[0, 0] if isinstance(val, sp.MatrixBase) else val
+        val = tie_at_relabelling(Einv, Fm, Sx, perm, signs, ws, ss)
         scaled = tie_structured([s_ ** 2 / e for s_ in sig], Q, perm, signs, ss, [sp.sqrt(e) * w for w in ws])
         tag = "".join(map(str, perm)) + "." + "".join("+" if s_ > 0 else "-" for s_ in signs)
         sec.add(prove(f"general.tie.structure.{tag}",

@@ -204,6 +204,11 @@ class _Eq21Context:
     def comparisons(self, prefix):
         return [c for c in self._c if c.equation == prefix]
 
+    def document(self):
+        """The proofs the checks' proved steps rest on (built once per process)."""
+        from derivations.document import build_document
+        return build_document()
+
 
 @pytest.mark.parametrize("check, break_, step", [
     (C.check_prop1, lambda f, b: replace(f(b), kl=f(b).kl + 1), "dL*/dbeta = -KL*"),
@@ -212,11 +217,15 @@ class _Eq21Context:
 ], ids=["prop1", "prop2", "prop3"])
 def test_proposition_check_is_refuted_by_its_50_digit_step_alone(monkeypatch, objective_comparisons, check, break_,
                                                                   step):
-    """Only the high-precision route is broken (the float closed form and the solver are intact): the check
-    must still be refuted, and by the 50-digit step."""
+    """Only the high-precision route is broken (the float closed form and the solver are intact): the 50-digit step
+    alone must see it. The propositions are proved, so the step is a second route: its failure contradicts the proof
+    and stops the check with an integrity error naming it (instead of a verdict)."""
+    from verify.outcome import CheckIntegrityError
     monkeypatch.setattr(P.CLOSED_FORM, "mp", BrokenModel(break_).mp)
-    o = check(_Eq21Context(objective_comparisons))
-    assert o.verdict == "refuted" and step in o.counterexample["step"]
+    with pytest.raises(CheckIntegrityError) as err:
+        check(_Eq21Context(objective_comparisons))
+    failing = [part for part in str(err.value).split("; FAILS") if "violated" in part]
+    assert len(failing) == 1 and step in failing[0], str(err.value)[:600]
 
 
 # ------------------------------------------------------------------------------ eq. (21) as printed
@@ -262,7 +271,7 @@ def test_prop1_check_sees_eq21_as_printed_violate_eq10(objective_comparisons):
     printed objective because the derivation says its dropped constant depends on beta. A route that accepted
     -KL* there would make the step fail, and the check raise instead of giving a verdict."""
     o = C.check_prop1(_Eq21Context(objective_comparisons))
-    (printed_step,) = [s for s in o.steps if s.equation == "eq. 21"]
+    (printed_step,) = [s for s in o.steps if s.equation == "eq. 21"]   # the proof's slope step is "eq. 21 (derivation)"
     assert printed_step.holds and "violated" in printed_step.detail
     assert o.data["printed_21_counterexample"] is not None
 

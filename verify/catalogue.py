@@ -19,6 +19,7 @@ from . import checks_literature as lit
 from . import checks_literature_units as lit_units
 from . import checks_propositions as props
 from . import checks_protocol as protocol
+from . import checks_theorem as theorem
 from . import checks_tractable as tract
 from .checks_equations import equation_check
 
@@ -70,16 +71,18 @@ CLAIMS: tuple[Claim, ...] = (
           needs={DOCUMENT}),
     Claim("prop2", "III, Prop. 2", "The KL divergence between the inference model and the prior is non-increasing with "
           "increasing β (12). Together with Proposition 1, this implies that dEqφ*(z|x)[log pθ*(x|z)]/dβ ≤ 0 (13).",
-          props.check_prop2, "proposition"),
-    Claim("prop3", "III, Prop. 3", "ELBO* is maximized at β = 1 (via eqs. 14-15).", props.check_prop3, "proposition"),
+          props.check_prop2, "proposition", needs={DOCUMENT}),
+    Claim("prop3", "III, Prop. 3", "ELBO* is maximized at β = 1 (via eqs. 14-15).", props.check_prop3, "proposition",
+          needs={DOCUMENT}),
     Claim("prop4", "App. A, Prop. 4", "For O(κ; β) = A(κ) − βB(κ) maximised over κ, with κ*(β) = argmax O: as β "
           "increases B(κ*(β)) is nonincreasing.", props.check_prop4, "proposition"),
     Claim("sec3-mie-nonmonotone", "III, eq. 16", "As reconstruction performance worsens with β, it is reasonable to "
           "expect that the data likelihood decreases with β. Because ELBO is non-monotonic with a maximum, even if the "
           "data log-likelihood was monotonic with β, we can expect a non-monotonic behavior of MIE with an optimal value.",
-          tract.check_sec3_mie, "analysis"),
+          tract.check_sec3_mie, "analysis", needs={DOCUMENT}),
     Claim("sec4a-fixed-decoder", "IV.A", "[With the decoder fixed] ELBO* is maximized at β = 1 from Proposition 3, which "
-          "can be seen to apply to fixed θ. This means MIE is minimum at β = 1.", props.check_sec4a, "analysis"),
+          "can be seen to apply to fixed θ. This means MIE is minimum at β = 1.", props.check_sec4a, "analysis",
+          needs={DOCUMENT}),
     # ---- Section IV.B: the tractable model
     _eq(19, "IV.B, eq. 19", "pg-t(s|x) = N(µs|x, Σs|x), µs|x = (AᵀA + Ik)⁻¹Aᵀx, Σs|x = (AᵀA + Ik)⁻¹."),
     Claim("sec4b-posterior-nondiagonal", "IV.B", "Note that the covariance matrix of the posterior is non-diagonal. Even "
@@ -97,17 +100,19 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("sec4b-trained-linear", "IV.B", "As an example, we numerically solve eq. (23) for N = 128, k = 2, "
           "Aij = ½(1 + δij), and use the optimal network parameters to calculate ELBO and inference errors.",
           deep.check_trained_linear, "trained", needs={CROSSCHECK}),
-    Claim("fig1-elbo-max-at-1", "IV.B, Fig. 1A", "We see that ELBO is maximized at β = 1.", fig1.check_fig1_elbo, "figure"),
+    Claim("fig1-elbo-max-at-1", "IV.B, Fig. 1A", "We see that ELBO is maximized at β = 1.", fig1.check_fig1_elbo, "figure",
+          needs={DOCUMENT}),
     Claim("fig1-mie-finite-optimum", "IV.B, Fig. 1B", "The inference error [MIE] is not monotonically decreasing and has "
-          "a minimum at some β.", fig1.check_fig1_mie, "figure"),
+          "a minimum at some β.", fig1.check_fig1_mie, "figure", needs={DOCUMENT}),
     Claim("fig1-tie-finite-optimum", "IV.B, Fig. 1B", "The inference error [TIE] is not monotonically decreasing and has "
           "a minimum at some β.", fig1.check_fig1_tie, "figure"),
     Claim("fig1-loglik-decreasing", "IV.B", "Also, data log-likelihood is monotonically decreasing with β (not shown).",
-          fig1.check_fig1_loglik, "figure"),
+          fig1.check_fig1_loglik, "figure", needs={DOCUMENT}),
     Claim("fig1-reconstruction-decreasing", "IV.B, Fig. 1C", "[The reconstruction objective is] monotonically "
-          "decreasing with β, confirming our propositions.", fig1.check_fig1_reconstruction, "figure"),
+          "decreasing with β, confirming our propositions.", fig1.check_fig1_reconstruction, "figure",
+          needs={DOCUMENT}),
     Claim("fig1-kl-decreasing", "IV.B, Fig. 1D", "[The conditional independence loss is] monotonically decreasing with "
-          "β, confirming our propositions.", fig1.check_fig1_kl, "figure"),
+          "β, confirming our propositions.", fig1.check_fig1_kl, "figure", needs={DOCUMENT}),
     Claim("abstract-finite-optimal-beta", "Abstract, I", "This incompatibility leads to a non-monotonic inference "
           "performance in β-VAE with a finite optimal β.", tract.check_finite_optimal_beta, "analysis"),
     # ---- Beyond the paper: the general linear model and the literature
@@ -128,6 +133,10 @@ CLAIMS: tuple[Claim, ...] = (
           "aligned with principal directions (eigenvectors) of Σx, not with the sources (Rolinek, Zietlow & Martius "
           "2019), which is why the gauge-aligned TIE stays positive at every β when the columns of A are not "
           "orthogonal.", lit_units.check_lit_pca_alignment, "analysis"),
+    Claim("thm-orthogonal-columns", "Beyond, Abstract", "Beyond the paper (the audit's theorem): with TIE aligned to the "
+          "sources at the β-VAE optimum, the TIE-optimal β* equals 1 exactly when the columns of A are orthogonal (AᵀA "
+          "diagonal, zero columns included) and β* > 1 otherwise, for every N, k, rank and repeated singular value; "
+          "β* < 1 never.", theorem.check_orthogonal_theorem, "analysis"),
     # ---- Appendix B: derivation details
     _eq(35, "App. B-A, eq. 35", "(δ/δJ)ᵀ(δ/δJ) Z[J]|J=0 = Ez∼N(0,Σz)[zᵀAᵀAz], with Z[J] of eq. (34)."),
     _eq(36, "App. B-A, eq. 36", "Z[J] = exp{½ (JA)ᵀΣz(JA)}."),

@@ -67,6 +67,17 @@ def _protocol(result) -> dict:
     return dict(result.protocol) if isinstance(result.protocol, dict) else {"protocol": str(result.protocol)}
 
 
+def _measured(result, networks: str | None = None) -> dict:
+    """The grade of a step read off trained networks: how many, how long, at which protocol (``networks``: the
+    ones the step looks at, when not every seed at every beta)."""
+    p = _protocol(result)
+    networks = networks or f"{len(result.seeds)} seed(s) per beta x {len(result.betas)} betas"
+    epochs = p.get("epochs")
+    budget = (f"{epochs} epochs each (a fixed budget; convergence not tested)" if epochs is not None
+              else "training length not recorded")
+    return dict(grade="measured", basis=f"{networks}, {budget}, protocol '{p.get('name', p.get('protocol', '?'))}'")
+
+
 def _figure(ctx, name, result, plotter):
     path = ctx.figure_path(name)
     if path is not None and name not in ctx._memo:
@@ -80,10 +91,11 @@ def _decreasing(ctx, which: str, quantity: str, label: str, where: str):
     from deep.betavae import plots
     figs = _figure(ctx, f"{which}.png", result, plots.plot_fig2 if which == "fig2" else plots.plot_fig3)
     t = trend(result.betas, getattr(result, quantity))
+    graded = _measured(result)
     steps = [Step(f"{label}: seed-mean along beta", not t.significant_increases,
-                  f"{_table(t)}; significant increases: {t.significant_increases or 'none'}", where),
+                  f"{_table(t)}; significant increases: {t.significant_increases or 'none'}", where, **graded),
              Step(f"{label}: overall decrease from the smallest to the largest beta", t.overall_change < 0 and t.overall_significant,
-                  f"change {t.overall_change:.5g}", where)]
+                  f"change {t.overall_change:.5g}", where, **graded)]
     proto = _protocol(result)
     if t.significant_increases:
         b1, b2, d, thr = t.significant_increases[0]
@@ -106,9 +118,11 @@ def _elbo_near_one(ctx, which: str, where: str):
     b_max = float(t.betas[i])
     near = 0.5 <= b_max <= 2.0
     after = trend(t.betas[i:], np.asarray(result.elbo)[:, i:]) if i < len(t.betas) - 1 else None
-    steps = [Step("the seed-mean ELBO is largest at a beta in [0.5, 2]", near, f"argmax beta = {b_max:.3g}; {_table(t)}", where),
+    graded = _measured(result)
+    steps = [Step("the seed-mean ELBO is largest at a beta in [0.5, 2]", near, f"argmax beta = {b_max:.3g}; {_table(t)}", where,
+                  **graded),
              Step("ELBO decreases beyond its maximum", after is None or not after.significant_increases,
-                  f"increases beyond: {after.significant_increases if after else 'none'}", where)]
+                  f"increases beyond: {after.significant_increases if after else 'none'}", where, **graded)]
     proto = _protocol(result)
     if not near:
         return refuted(f"ELBO is largest at beta = {b_max:.3g}, not around 1", steps,
@@ -142,11 +156,14 @@ def _tie_optimum(ctx, which: str, where: str, statistic: str = "mean"):
     t, curve, i, interior, ends_higher = _interior_minimum(result.betas, tie, statistic)
     b_opt = float(t.betas[i])
     label = "seed-mean TIE" if statistic == "mean" else "minimum TIE over seeds"
+    graded = _measured(result)
     steps = [Step(f"the {label} is smallest strictly inside the beta grid", interior,
-                  f"argmin beta = {b_opt:.3g}; " + ", ".join(f"{b:.3g}: {v:.5g}" for b, v in zip(t.betas, curve)), where),
+                  f"argmin beta = {b_opt:.3g}; " + ", ".join(f"{b:.3g}: {v:.5g}" for b, v in zip(t.betas, curve)), where,
+                  **graded),
              Step("both ends of the grid are above the minimum beyond seed noise", bool(ends_higher),
-                  f"TIE(first) - min = {curve[0] - curve[i]:.4g}, TIE(last) - min = {curve[-1] - curve[i]:.4g}", where),
-             Step("gauge alignment of every TIE value", True, _alignment_note(result), where, role="finding")]
+                  f"TIE(first) - min = {curve[0] - curve[i]:.4g}, TIE(last) - min = {curve[-1] - curve[i]:.4g}", where,
+                  **graded),
+             Step("gauge alignment of every TIE value", True, _alignment_note(result), where, role="finding", **graded)]
     proto = _protocol(result)
     if not interior:
         return refuted(f"the {label} is smallest at the edge of the beta grid (beta = {b_opt:.3g}): no interior optimum",
@@ -167,7 +184,7 @@ def _tie_optimum(ctx, which: str, where: str, statistic: str = "mean"):
     steps.append(Step(f"the {label} of the latents as trained (no alignment: TIE (3) as written) has an interior "
                       "optimum beyond seed noise", holds_raw,
                       f"argmin beta = {float(t.betas[j]):.3g}; " + ", ".join(
-                          f"{b:.3g}: {v:.5g}" for b, v in zip(t.betas, raw_curve)), where))
+                          f"{b:.3g}: {v:.5g}" for b, v in zip(t.betas, raw_curve)), where, **graded))
     if holds_raw:
         return confirmed(found + f"; so is the TIE of the latents as trained (optimum beta = {float(t.betas[j]):.3g})",
                          steps, protocol=proto, figures=figs, data={"optimal_beta": b_opt})
@@ -231,13 +248,14 @@ def check_trained_linear(ctx):
     steps = [Step("path (a): the linear network trained on the exact objective (eq. 21 with constants) reaches the "
                   "closed form (D^T D spectrum, W_sigma, Sigma_z, reconstruction, KL, ELBO, MIE, TIE)",
                   r.max_relative_error <= tol, f"max relative error {r.max_relative_error:.3g} (tolerance {tol:g})",
-                  "eqs. 22-23"),
+                  "eqs. 22-23", **_measured_linear(r, "exact")),
              Step("torch autograd gradient = the gradient generated from the SymPy derivation",
                   _gradient_ok(r), f"{_gradient_detail(r)}", "eqs. 42-47", role="support"),
              Step("path (b): trained on samples x = A s + eta with the reparameterisation estimator (Monte-Carlo "
                   "noise: reported, not judged)", True,
                   f"max relative error {r.sampled_max_relative_error():.3g} over betas "
-                  f"{sorted({rec.beta for rec in r.by_path('sampled')})}", "Sec. IV.B", role="finding")]
+                  f"{sorted({rec.beta for rec in r.by_path('sampled')})}", "Sec. IV.B", role="finding",
+                  **_measured_linear(r, "sampled"))]
     proto = dict(r.protocol)
     if r.max_relative_error > tol:
         return refuted(f"trained linear networks do not reach the closed-form optimum (max relative error "
@@ -246,6 +264,19 @@ def check_trained_linear(ctx):
     return confirmed(f"the trained linear model reaches the closed-form optimum that numerically solving eq. (23) "
                      f"is meant to find (max relative error {r.max_relative_error:.2g} over every quantity and beta)",
                      steps, protocol=proto)
+
+
+def _measured_linear(r, path: str) -> dict:
+    """The grade of a step read off the trained linear networks of one path: runs, seeds, betas and how they ended."""
+    recs = r.by_path(path)
+    runs = f"{len(recs)} networks ({len({x.seed for x in recs})} seed(s) x {len({x.beta for x in recs})} betas)"
+    if path == "exact":
+        done = sum(bool(x.optimiser.get("converged")) for x in recs)
+        how = f"L-BFGS + Newton on the exact objective, {done} of {len(recs)} converged (gradient tolerance met)"
+    else:
+        steps = sorted({x.optimiser.get("steps") for x in recs}, key=str)
+        how = f"Adam on samples, {', '.join(map(str, steps))} steps each (a fixed budget, Monte-Carlo noise)"
+    return dict(grade="measured", basis=f"{runs}, {how}, plan '{r.protocol.get('name', '?')}'")
 
 
 def _gradient_ok(r) -> bool:
@@ -313,16 +344,17 @@ def check_fig3_traversal(ctx, moving_pixels: float = 0.5, orthogonal_cos: float 
     moving = all(d is not None and d > moving_pixels for d in big["displacement_pixels"])
     orthogonal = moving and big["abs_cos"] is not None and big["abs_cos"] < orthogonal_cos
     kl_hi = float(np.asarray(result.kl)[:, i_hi].mean())
+    one = _measured(result, f"one network (the first realisation) at each of beta = {lo:g}, {hi:g}")
     steps = [Step(f"reconstruction worse at beta = {hi:g} than at beta = {lo:g}", drop > thr,
-                  f"mean drop {drop:.4g} (2 SE = {thr:.3g})", "Fig. 3E"),
+                  f"mean drop {drop:.4g} (2 SE = {thr:.3g})", "Fig. 3E", **_measured(result)),
              Step(f"at beta = {hi:g} both units move the digit (> {moving_pixels} pixel over the traversal)", moving,
                   f"displacements {_pixels(big['displacement_pixels'])} pixels; KL there {kl_hi:.3g}",
-                  "Fig. 3E"),
+                  "Fig. 3E", **one),
              Step(f"at beta = {hi:g} the two axes of motion are orthogonal (|cos| < {orthogonal_cos})", orthogonal,
-                  f"|cos| = {_cos_text(big['abs_cos'])}", "Fig. 3E"),
+                  f"|cos| = {_cos_text(big['abs_cos'])}", "Fig. 3E", **one),
              Step(f"at beta = {lo:g}: axes of motion", True,
                   f"displacements {_pixels(axes[lo]['displacement_pixels'])} pixels, "
-                  f"|cos| = {_cos_text(axes[lo]['abs_cos'])}", "Fig. 3E", role="finding")]
+                  f"|cos| = {_cos_text(axes[lo]['abs_cos'])}", "Fig. 3E", role="finding", **one)]
     data = {"axes": axes, "reconstruction_drop": drop}
     if not moving:
         from numerics.model import spectrum

@@ -35,7 +35,7 @@ from . import dense_gaussian as G
 from . import literature_conditions as C
 from . import strategies as S
 from .checks_fig1 import paper_A
-from .checks_literature import VARIANCE, collapses, largest_increase, spectra
+from .checks_literature import VARIANCE, collapses, largest_increase, sampled, spectra
 from .hunt import CHEAP, hunt, hunt_step, plain
 from .ledger import note
 from .outcome import Step, confirmed, qualified, refuted
@@ -43,6 +43,8 @@ from .literature_conditions import mean_field_gap
 from .properties import PropertyResult
 
 OPTIMISER_SEED = 0
+#: betas at which the paper's optimal decoder is tested for eigen-alignment (1.1369: near beta*)
+ALIGNMENT_BETAS = (0.5, 1.0, 1.1369, 2.0, 10.0, 60.0)
 #: the rotation (rad) of the equal-norm optimum inside its repeated eigenvalue
 EQUAL_NORM_ROTATION = 0.3
 #: N = 3, k = 2 problems for the optimiser (spectrum, decoder variance, betas): for each, the claimed rule and
@@ -133,7 +135,9 @@ def check_lit_collapse(ctx):
              Step("paper's problem: at beta sd2 = lambda_i (1 -/+ 1e-6), sd2 = 1, 0.5, 4, unit i is active (gain > 0, "
                   "KL_i > 0) / collapsed (gain 0, q(z_i|x) = p(z_i), KL_i = 0)", all(r.holds for r in near),
                   "; ".join(f"beta = {r.detail['beta']:.8g}: KL_i {np.round(r.detail['KL_i'], 9).tolist()}"
-                            for r in near[:4]), "Lucas et al. 2019"),
+                            for r in near[:4]), "Lucas et al. 2019",
+                  **sampled(f"the paper's A: {len(near)} cases, its {len(exact)} thresholds x sd2 = 1, 0.5, 4 x beta "
+                            "a relative 1e-6 below and above")),
              hunt_step("random spectra, decoder and prior variances, on both sides of a threshold", h, "Lucas et al. 2019"),
              Step("L-BFGS on the dense objective from 3 random starts (N = 3, k = 2) leaves exactly the units with "
                   "lambda_i <= beta sd2 at D_i = 0 and reaches the closed form's D D^T",
@@ -141,7 +145,8 @@ def check_lit_collapse(ctx):
                       f"lambda {r.detail['spectrum'][:2]}, sd2 = {r.detail['decoder variance']:g}, beta = "
                       f"{r.detail['beta']:g}: {r.detail['collapsed found']} collapsed, |D| = "
                       f"{np.round(r.detail['optimised column norms'], 6).tolist()}" for r in optimised),
-                  "Lucas et al. 2019")]
+                  "Lucas et al. 2019", **sampled(f"{len(optimised)} problems (N = 3, k = 2: {len(OPTIMISED)} spectra x 3 "
+                                                 "betas), the best of 3 L-BFGS starts each"))]
     if not all(s.holds for s in steps):
         bad = [r.detail for r in near + optimised if not r.holds]
         return refuted("the collapse condition is not lambda_i <= beta sigma_d^2", steps,
@@ -227,7 +232,7 @@ def _distinct_norms(A) -> bool:
 def check_lit_pca_alignment(ctx):
     note("precision", "optimal_beta", "mpmath, 15 digits confirmed at higher precision")
     A = paper_A()
-    mine = alignment_facts(A, betas=(0.5, 1.0, 1.1369, 2.0, 10.0, 60.0))
+    mine = alignment_facts(A, betas=ALIGNMENT_BETAS)
     D = optimum_parameters(DataSpectrum.from_mixing(A), 1.0).D
     cos = np.abs((D / np.linalg.norm(D, axis=0)).T @ (A / np.linalg.norm(A, axis=0)))
     angle = float(np.degrees(np.arccos(np.clip(cos.max(), -1, 1))))
@@ -256,7 +261,9 @@ def check_lit_pca_alignment(ctx):
                   "of A are not; TIE > 0 on 60 betas and at beta*", mine.holds,
                   f"eigen-residual of D {x['eigen-residual of D']:.1g}, of A {x['eigen-residual of the coupled columns of A']:.3g}; "
                   f"smallest angle between a column of D and of A {angle:.4g} degrees; TIE* = {x['TIE*']} at beta* = "
-                  f"{x['beta*']}", "Rolinek et al. 2019"),
+                  f"{x['beta*']}", "Rolinek et al. 2019",
+                  **sampled(f"the paper's A: the eigen-residual at {len(ALIGNMENT_BETAS)} betas, TIE on 60 betas and at "
+                            "beta*")),
              Step("TIE >= the mean-field gap (1/2) log(prod P_ii / det P) > 0 of the true posterior (Hadamard)",
                   tie_min >= floor > 0, f"gap {floor:.10g} <= TIE min {tie_min:.10g}; at beta* the dense TIE "
                   f"{aligned.value:.10g} = covariance term {split.covariance:.10g} + mean term {split.mean:.10g}",
@@ -271,7 +278,8 @@ def check_lit_pca_alignment(ctx):
                   f"the columns of A are eigenvectors (residual {hand.detail['eigen-residual of A']:.1g}), D's columns "
                   f"are parallel to them (1 - |cos| = {hand.detail['1 - |cos(D column, nearest A column)|']:.1g}), "
                   f"TIE(1) = {hand.detail['TIE at beta = noise (dense, closed form)'][0]:.2g} (TIE(0.5), TIE(2) = "
-                  f"{t_ortho[0]:.10g}, {t_ortho[1]:.10g})", "eq. 19", role="finding"),
+                  f"{t_ortho[0]:.10g}, {t_ortho[1]:.10g})", "eq. 19", role="finding",
+                  **sampled("one hand example, A^T A = diag(4, 1), beta = 0.5, 1, 2")),
              hunt_step("random A with orthogonal columns of distinct norms: the columns of A are eigenvectors, D is "
                        "parallel to them, TIE(1) = 0 and the gap is 0", h_o, "eq. 19", role="finding"),
              Step(f"orthogonal columns of equal norm (A = [2 e_1, 2 e_2], N = 128): the optimum rotated by "
@@ -279,7 +287,9 @@ def check_lit_pca_alignment(ctx):
                   abs(L_eq[0] - L_eq[1]) <= 1e-10 * abs(L_eq[0]) and rise <= 1e-11 and tie_eq[1] > 1e-6,
                   f"objective {L_eq[0]:.10g} (closed form's member) and {L_eq[1]:.10g} (rotated; largest relative rise "
                   f"over +/- steps {rise:.1g}); aligned TIE(1) {tie_eq[0]:.2g} and {tie_eq[1]:.10g}", "eq. 19",
-                  role="finding")]
+                  role="finding", **sampled(f"one hand example, A = [2 e_1, 2 e_2], N = 128, rotation "
+                                            f"{EQUAL_NORM_ROTATION:g} rad; the optimum against +/- steps along finitely "
+                                            "many directions"))]
     if not all(s.holds for s in steps if s.role == "claim"):
         bad = h if h.found else h_o
         return refuted("the optimal decoder is not PCA-aligned, or the aligned TIE vanishes for coupled sources", steps,

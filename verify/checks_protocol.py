@@ -103,12 +103,18 @@ def inconsistencies() -> list[Inconsistency]:
 
 def check_appc_protocol(ctx):
     found = inconsistencies()
+    # every pair of transcribed statements about one quantity is compared: the class is finite and all of it is checked
+    pairs = len(SAME_QUANTITY) + 1          # and INFERENCE_ERROR, what TIE is computed from
+    every = dict(grade="exhaustive", basis=f"every quantity stated twice in the transcribed quotes ({pairs} pairs of "
+                                          "statements, each compared)")
     steps = [Step(i.topic, False, f"{i.detail}. {i.first.where}: \"{i.first.quote}\" / {i.second.where}: "
-                  f"\"{i.second.quote}\"", i.first.where) for i in found]
+                  f"\"{i.second.quote}\"", i.first.where, **every) for i in found]
     consistent = [t for t in SAME_QUANTITY if t not in {i.topic for i in found}]
-    steps += [Step(t, True, "both places agree", "Appendix C") for t in consistent]
+    steps += [Step(t, True, "both places agree", "Appendix C", **every) for t in consistent]
     steps.append(Step("quantities a reproduction needs that the paper does not state", True, "; ".join(UNSTATED),
-                      "Appendix C", role="finding"))
+                      "Appendix C", role="finding", grade="exhaustive",
+                      basis=f"the {len(UNSTATED)} quantities a reproduction needs, each looked up by hand in Sec. V, "
+                            "Appendix C and the captions of Figs. 2-3 (a reading, not a computation)"))
     try:
         from deep.betavae import protocol as deep_protocol
         choices = getattr(deep_protocol, "DISAGREEMENTS", None)
