@@ -3,7 +3,8 @@
     python benchmarks/run_all.py [--markdown]
 
 Ratios are measured within this run (this machine is shared and noisy: compare rows, not runs).
-The per-area scripts (bench_numerics.py, bench_deep.py, bench_crosscheck.py) print more detail.
+The per-area scripts (bench_numerics.py, bench_optimal_beta_k.py, bench_deep.py, bench_crosscheck.py) print more
+detail.
 """
 from __future__ import annotations
 
@@ -71,9 +72,11 @@ def main():
     import bench_deep
     import bench_general
     import bench_numerics
+    import bench_optimal_beta_k
     import bench_phase_diagram
-    rows = bench_numerics.rows() + bench_deep.batched_vs_loop(3) + bench_deep.reduced_in_process() \
-        + bench_deep.cli_runs() + bench_general.rows() + bench_phase_diagram.rows() + command_rows()
+    rows = bench_numerics.rows() + bench_optimal_beta_k.rows() + bench_deep.batched_vs_loop(3) \
+        + bench_deep.reduced_in_process() + bench_deep.cli_runs() + bench_general.rows() + bench_phase_diagram.rows() \
+        + command_rows()
     machine = machine_description()
     if args.markdown:
         print(f"Measured on {machine}.\n")

@@ -1,18 +1,24 @@
 """Exact rational algebra on a mixing matrix: its entries as rationals, the Gram matrix A^T A, its rank and
-whether it has a repeated eigenvalue, all decided without rounding (numpy, no SymPy).
+whether it has a repeated eigenvalue, all decided without rounding (numpy and python-flint, no SymPy).
 
 Floats are read at their exact binary value (so 0.73 is not 73/100: pass "0.73" or Fraction(73, 100) for the
 decimal), strings and fractions as rationals. For a float array the Gram matrix is formed from integer
 mantissas (:func:`float_gram`), without a Fraction per entry; otherwise column by column over a common
-denominator (:func:`exact_gram`). Repeated eigenvalues are decided for k <= EXACT_CHARPOLY_MAX_K by the gcd of
-the characteristic polynomial (Faddeev-LeVerrier) and its derivative; beyond, :attr:`ExactProblem.repeated`
-is None and the caller decides numerically.
+denominator (:func:`exact_gram`); either way the integer product is flint's ``fmpz_mat`` (C, exact). The rank is
+flint's exact integer rank of the scaled Gram matrix. Repeated eigenvalues (:func:`has_repeated_eigenvalue`, any k)
+are decided on the characteristic polynomial p of the scaled Gram matrix: p squarefree modulo a prime proves
+p squarefree (its discriminant is then nonzero), and where a few primes say otherwise flint's exact integer
+characteristic polynomial and gcd(p, p') decide. The pure-Python routes of earlier versions (Faddeev-LeVerrier
+:func:`charpoly`, Gauss-Jordan :func:`exact_rank`) are kept: :func:`exact_problem_reference` uses them, and the
+tests compare the two.
 
 >>> ex = exact_problem([["2.73", "0.73"], ["0.73", "2.73"]])         # Fig. 3's matrix, decimal strings
 >>> ex.gram[0], ex.rank, ex.repeated
 ([Fraction(39929, 5000), Fraction(19929, 5000)], 2, False)
 >>> charpoly([[Fraction(2), Fraction(0)], [Fraction(0), Fraction(3)]])   # (t - 2)(t - 3)
 [Fraction(1, 1), Fraction(-5, 1), Fraction(6, 1)]
+>>> has_repeated_eigenvalue([[Fraction(2), Fraction(0)], [Fraction(0), Fraction(2)]])
+True
 """
 from __future__ import annotations
 
@@ -23,10 +29,15 @@ from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 
+import flint
 import mpmath
 import numpy as np
 
-EXACT_CHARPOLY_MAX_K = 10    # beyond this, repeated eigenvalues are detected numerically (charpoly too costly)
+# the reference route (exact_problem_reference) decides repeated eigenvalues up to this k (Faddeev-LeVerrier in
+# Fractions), numerically beyond; exact_problem decides them for every k
+EXACT_CHARPOLY_MAX_K = 10
+# primes for the modular squarefree test (the largest primes below 2^62, 2^61 and 2^60)
+_PRIMES = (4611686018427387847, 2305843009213693951, 1152921504606846883)
 
 
 def _to_fraction(x) -> Fraction:
@@ -87,7 +98,7 @@ def exact_matrix(A) -> tuple[tuple[Fraction, ...], ...]:
     return out
 
 
-def exact_gram(A) -> list[list[Fraction]]:
+def exact_gram(A, *, product=None) -> list[list[Fraction]]:
     """A^T A exactly: each column over a common denominator, then integer dot products."""
     k = len(A[0])
     cols, dens = [], []
@@ -96,11 +107,24 @@ def exact_gram(A) -> list[list[Fraction]]:
         D = math.lcm(*(x.denominator for x in col))
         cols.append([x.numerator * (D // x.denominator) for x in col])
         dens.append(D)
-    M = [[Fraction(0)] * k for _ in range(k)]
+    G = (product or _int_gram)(cols)
+    return [[Fraction(G[i][j], dens[i] * dens[j]) for j in range(k)] for i in range(k)]
+
+
+def _int_gram(cols) -> list[list[int]]:
+    """C^T C for integer columns ``cols`` (flint ``fmpz_mat``, exact), as Python ints."""
+    C = flint.fmpz_mat(len(cols[0]), len(cols), [x for row in zip(*cols) for x in row])
+    return [[int(x) for x in row] for row in (C.transpose() * C).tolist()]
+
+
+def _python_gram(cols) -> list[list[int]]:
+    """The same product in Python integers (the reference route)."""
+    k = len(cols)
+    G = [[0] * k for _ in range(k)]
     for i in range(k):
         for j in range(i, k):
-            M[i][j] = M[j][i] = Fraction(sum(map(operator.mul, cols[i], cols[j])), dens[i] * dens[j])
-    return M
+            G[i][j] = G[j][i] = sum(map(operator.mul, cols[i], cols[j]))
+    return G
 
 
 def charpoly(M) -> list[Fraction]:
@@ -164,7 +188,7 @@ class ExactProblem:
     repeated: bool | None    # A^T A has a repeated eigenvalue (None: k > EXACT_CHARPOLY_MAX_K, not decided)
 
 
-def float_gram(A: np.ndarray) -> list[list[Fraction]]:
+def float_gram(A: np.ndarray, *, product=None) -> list[list[Fraction]]:
     """Exact A^T A for a float array without per-entry Fractions: A = m 2^e with integer m (np.frexp)."""
     if not np.all(np.isfinite(A)):
         raise ValueError("mixing matrix has a non-finite entry (NaN or inf)")
@@ -185,23 +209,63 @@ def float_gram(A: np.ndarray) -> list[list[Fraction]]:
         sh = np.where(nz, ei[:, j] - emin, 0)
         cols.append([int(a) << int(b) for a, b in zip(mi[:, j].tolist(), sh.tolist())])
         shifts.append(emin)
-    M = [[Fraction(0)] * k for _ in range(k)]
-    for i in range(k):
-        for j in range(i, k):
-            M[i][j] = M[j][i] = Fraction(sum(map(operator.mul, cols[i], cols[j]))) * Fraction(2) ** (shifts[i] + shifts[j])
-    return M
+    G = (product or _int_gram)(cols)
+    return [[_times_power_of_two(G[i][j], shifts[i] + shifts[j]) for j in range(k)] for i in range(k)]
+
+
+def _times_power_of_two(n: int, e: int) -> Fraction:
+    return Fraction(n << e) if e >= 0 else Fraction(n, 1 << -e)
+
+
+def _scaled_integer(M) -> flint.fmpz_mat:
+    """D M as an integer matrix (D the lcm of the denominators): same rank, eigenvalues D a_j, same eigenvectors."""
+    D = math.lcm(*(x.denominator for row in M for x in row))
+    return flint.fmpz_mat([[x.numerator * (D // x.denominator) for x in row] for row in M])
+
+
+def _squarefree_mod(Z: flint.fmpz_mat, p: int) -> bool:
+    c = flint.nmod_mat(Z.tolist(), p).charpoly()
+    return c.gcd(c.derivative()).degree() == 0
+
+
+def has_repeated_eigenvalue(M, Z: flint.fmpz_mat | None = None) -> bool:
+    """Whether the symmetric rational matrix M has a repeated eigenvalue, decided exactly for any size.
+
+    Its characteristic polynomial p (of the integer matrix Z = D M) is monic, so p mod q is the characteristic
+    polynomial of Z mod q; if that is squarefree, disc(p) is nonzero mod q, hence nonzero, and p has simple roots.
+    Otherwise (a repeated eigenvalue, or a prime dividing the discriminant) gcd(p, p') over the integers decides.
+    """
+    k = len(M)
+    if k < 2:
+        return False
+    Z = _scaled_integer(M) if Z is None else Z
+    if any(_squarefree_mod(Z, q) for q in _PRIMES):
+        return False
+    p = Z.charpoly()
+    return p.gcd(p.derivative()).degree() > 0
+
+
+def _read(A, product=None):
+    if isinstance(A, np.ndarray) and A.dtype.kind == "f":
+        return None, float_gram(A, product=product)
+    if isinstance(A, np.ndarray) and A.dtype.kind == "c":
+        raise ValueError("mixing matrix must be real")
+    Ae = exact_matrix(A)
+    return Ae, exact_gram(Ae, product=product)
 
 
 def exact_problem(A) -> ExactProblem:
     """A read exactly (a float array, or anything :func:`exact_matrix` reads): A^T A, its rank, repeated eigenvalues."""
-    if isinstance(A, np.ndarray) and A.dtype.kind == "f":
-        M = float_gram(A)
-        Ae = None
-    else:
-        if isinstance(A, np.ndarray) and A.dtype.kind == "c":
-            raise ValueError("mixing matrix must be real")
-        Ae = exact_matrix(A)
-        M = exact_gram(Ae)
+    Ae, M = _read(A)
+    Z = _scaled_integer(M)
+    return ExactProblem(A=Ae, gram=M, k=len(M), rank=Z.rank(), repeated=has_repeated_eigenvalue(M, Z))
+
+
+def exact_problem_reference(A) -> ExactProblem:
+    """The same in pure Python as before flint (the Gram product in Python integers, Gauss-Jordan rank in Fractions,
+    Faddeev-LeVerrier up to EXACT_CHARPOLY_MAX_K and ``repeated`` None beyond): the reference the tests and
+    benchmarks/bench_optimal_beta_k.py compare :func:`exact_problem` with."""
+    Ae, M = _read(A, product=_python_gram)
     k = len(M)
     repeated = None
     if k <= EXACT_CHARPOLY_MAX_K:

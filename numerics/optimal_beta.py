@@ -3,12 +3,11 @@
 TIE at the closed-form optimum (:mod:`derivations.closed_form`, :mod:`numerics.optimum`) is the lower
 envelope of smooth branches, one per signed permutation of the latents, with kinks at the collapse
 thresholds and where branches cross; :mod:`numerics.tie_envelope` evaluates it and :mod:`numerics.tie_minima`
-finds all its local minima and kinks at one working precision. Here (numpy/scipy/mpmath only, no SymPy): A
-is read exactly (:mod:`numerics.exact_algebra`: floats at their binary value, strings and fractions as rationals;
-A^T A, its rank and repeated eigenvalues decided exactly for k <= EXACT_CHARPOLY_MAX_K, numerically at
-60 digits beyond); the analysis runs at ``digits + 20`` and ``digits + 40`` decimal digits and only digits
-on which both runs agree are returned; if fewer than ``digits`` agree it is retried at higher precision
-and then refused (``PrecisionError``, :mod:`numerics.certify`).
+finds all its local minima and kinks at one working precision. Here (numpy/scipy/mpmath/python-flint, no SymPy):
+A is read exactly (:mod:`numerics.exact_algebra`: floats at their binary value, strings and fractions as
+rationals; A^T A, its rank and repeated eigenvalues decided exactly, for any k); the analysis runs at
+``digits + 20`` and ``digits + 40`` decimal digits and only digits on which both runs agree are returned; if fewer
+than ``digits`` agree it is retried at higher precision and then refused (``PrecisionError``, :mod:`numerics.certify`).
 
 MIE at the optimum is >= 0 (an average KL divergence) and vanishes at beta = 1 (the model posterior
 is exact) and for every beta >= lambda_max (every unit collapsed, q(z|x) = p(z) = the model
@@ -33,13 +32,13 @@ from fractions import Fraction
 import numpy as np
 
 from .certify import certify, format_significant
-from .exact_algebra import exact_problem
+from .exact_algebra import exact_problem, exact_problem_reference
 from .gauge import Alignment
-from .tie_envelope import TieEnvelope, tie_envelope
+from .tie_envelope import FAST, REFERENCE, TieEnvelope, tie_envelope
 from .tie_minima import Kink, LocalMinimum, find_minima
 
-__all__ = ["MIN_DIGITS", "MAX_DIGITS", "MAX_TRACE", "OptimalBetaResult", "mie_curve_mp", "optimal_beta", "rescaled",
-           "tie_curve_mp"]
+__all__ = ["MIN_DIGITS", "MAX_DIGITS", "MAX_TRACE", "OptimalBetaResult", "mie_curve_mp", "optimal_beta",
+           "optimal_beta_reference", "rescaled", "tie_curve_mp"]
 
 MIN_DIGITS, MAX_DIGITS = 1, 1000
 
@@ -84,8 +83,8 @@ def _check_digits(digits):
     return int(digits)
 
 
-def _solved(ex, dps: int):
-    envelope = TieEnvelope(ex, dps)
+def _solved(ex, dps: int, method: str):
+    envelope = TieEnvelope(ex, dps, method)
     return envelope, find_minima(envelope)
 
 
@@ -107,10 +106,30 @@ def optimal_beta(A, digits: int = 50, *, noise=1) -> OptimalBetaResult:
     digits: significant digits of every returned number, 1 <= digits <= 1000 (k = 2: 50 digits in ~0.05 s,
     1000 digits in ~2 s; N = 100000, k = 32 floats: ~12 s, mostly the exact Gram matrix).
     Raises ValueError for bad input, PrecisionError if `digits` digits cannot be confirmed.
+
+    Cost beyond k = 4 (random N = 2k, 50 digits, 2 cores): ~0.1 s at k = 16, ~0.5 s at k = 64, ~5 s at k = 256;
+    :func:`optimal_beta_reference` is the slower route this replaced (about k^3.6).
     """
+    return _optimal_beta(A, digits, noise, exact_problem, FAST)
+
+
+def optimal_beta_reference(A, digits: int = 50, *, noise=1) -> OptimalBetaResult:
+    """:func:`optimal_beta` by the route it had before the fast path (kept to compare with, in the tests and in
+    benchmarks/bench_optimal_beta_k.py): the Gram matrix, rank and charpoly in pure Python
+    (:func:`numerics.exact_algebra.exact_problem_reference`), mpmath's ``eigsy`` at every working precision, and a grid
+    of 1500 float64 linear assignments per regime instead of :func:`numerics.tie_sweep.sweep`.
+
+    >>> from numerics.model import paper_mixing
+    >>> optimal_beta_reference(paper_mixing(), digits=20).beta_star == optimal_beta(paper_mixing(), digits=20).beta_star
+    True
+    """
+    return _optimal_beta(A, digits, noise, exact_problem_reference, REFERENCE)
+
+
+def _optimal_beta(A, digits, noise, read, method) -> OptimalBetaResult:
     digits = _check_digits(digits)
     t0 = time.perf_counter()
-    ex = exact_problem(A)
+    ex = read(A)
     noise = Fraction(noise)
     if noise <= 0:
         raise ValueError(f"noise variance must be > 0, got {noise}")
@@ -120,8 +139,8 @@ def optimal_beta(A, digits: int = 50, *, noise=1) -> OptimalBetaResult:
         raise ValueError(f"mixing matrix too large: trace(A^T A) exceeds 1e{MAX_TRACE_EXPONENT}, beyond what the float64 "
                          "regime search (which multiplies eigenvalues a_i by lambda_i) can represent; rescale A")
     notes = []
-    if ex.repeated is None:          # large k: decide numerically at 60 digits
-        probe = TieEnvelope(ex, 60)
+    if ex.repeated is None:          # the reference route beyond EXACT_CHARPOLY_MAX_K: decide numerically at 60 digits
+        probe = TieEnvelope(ex, 60, method)
         gaps = [probe.a[i] - probe.a[i + 1] for i in range(ex.k - 1)]
         ex = replace(ex, repeated=any(g <= probe.ctx.mpf(10) ** -40 * (1 + probe.a[0]) for g in gaps))
     if ex.repeated:
@@ -132,7 +151,7 @@ def optimal_beta(A, digits: int = 50, *, noise=1) -> OptimalBetaResult:
     if ex.rank < ex.k:
         notes.append(f"A has rank {ex.rank} < k = {ex.k}: {ex.k - ex.rank} eigenvalue(s) a_j = 0 (threshold beta = 1)")
 
-    certified = certify(lambda dps: _solved(ex, dps), digits)
+    certified = certify(lambda dps: _solved(ex, dps, method), digits)
     s_lo, s = certified.low, certified.high
     ctx, r = s.ctx, certified.high_solution
     best = r.best

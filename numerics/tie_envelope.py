@@ -22,9 +22,13 @@ for k <= ENUMERATE_MAX_K every permutation is compared at the working precision 
 permutations that tie), beyond it the assignment is solved in float64 and its overlap evaluated at the
 working precision.
 
-Method (mpmath in a private context): a_j and Q come from ``mpmath.eigsy`` on the exact Gram matrix
-(:mod:`numerics.exact_algebra`) at the working precision, with the exact rank's zero eigenvalues set to 0;
-an entry of Q below 10^(-3/4 x working digits) counts as 0.
+Method (mpmath numbers in a private context), with ``method`` FAST (the default) or REFERENCE: a_j and Q come from
+``mpmath.eigsy`` on the exact Gram matrix (:mod:`numerics.exact_algebra`) at the working precision for k <=
+ENUMERATE_MAX_K, on the reference route, and wherever an eigenvalue repeats (the eigenbasis is then mpmath's);
+otherwise from numpy's float64 ``eigh`` refined to the working precision by :mod:`numerics.eigen_refine` (eigsy
+again if a cluster stops the refinement). The exact rank's zero eigenvalues are set to 0; an entry of Q below
+10^(-3/4 x working digits) counts as 0. Beyond ENUMERATE_MAX_K on the fast route the per-unit sums run in flint arb
+(:mod:`numerics.tie_fast`) and the entries of Q are converted when first read.
 
 MIE at the optimum (:meth:`TieEnvelope.mie`) is >= 0 (an average KL divergence) and vanishes at beta = 1
 (the model posterior is exact) and for every beta >= lambda_max (every unit collapsed).
@@ -42,12 +46,15 @@ MIE at the optimum (:meth:`TieEnvelope.mie`) is >= 0 (an average KL divergence) 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 
 import mpmath
 import numpy as np
 
+from .eigen_refine import refined_eigh
 from .exact_algebra import ExactProblem, exact_problem
 from .gauge import EXACT, Alignment, assignment_alignment
+from .tie_fast import ArbUnits
 
 # Compare all k! permutations up to this k (to list the ties), linear assignment in float64 beyond. Not the gauge
 # module's EXACT_MAX_K: there the cost does not separate, so enumeration is the only exact search and runs once per
@@ -60,30 +67,85 @@ def tie_envelope(A, dps: int) -> TieEnvelope:
     return TieEnvelope(exact_problem(A), dps)
 
 
+FAST, REFERENCE = "fast", "reference"
+
+
+class Coefficients(Sequence):
+    """A branch's per-unit coefficients |Q[perm_j, j]| (mpf, each read when first needed), remembering ``perm`` for
+    the arb sums of :mod:`numerics.tie_fast`."""
+
+    def __init__(self, absQ, perm):
+        self.absQ, self.perm = absQ, tuple(perm)
+
+    def __getitem__(self, j):
+        return self.absQ[self.perm[j]][j]
+
+    def __len__(self):
+        return len(self.perm)
+
+
+class _Lazy:
+    """A k x k table whose entry [i][j] is computed on first use (a large k reads few of its k^2 entries)."""
+
+    def __init__(self, fn):
+        self.fn, self.cache = fn, {}
+
+    def __getitem__(self, i):
+        return _LazyRow(self, i)
+
+
+class _LazyRow:
+    __slots__ = ("table", "i")
+
+    def __init__(self, table, i):
+        self.table, self.i = table, i
+
+    def __getitem__(self, j):
+        cache = self.table.cache
+        v = cache.get((self.i, j))
+        if v is None:
+            v = cache[(self.i, j)] = self.table.fn(self.i, j)
+        return v
+
+
 class TieEnvelope:
     """The TIE envelope of one exact problem at one working precision (a private mpmath context, so the
     global ``mpmath.mp.dps`` is untouched): eigen-data, collapse thresholds, branches and their derivatives."""
 
-    def __init__(self, ex: ExactProblem, dps: int):
-        self.ex, self.k = ex, ex.k
+    def __init__(self, ex: ExactProblem, dps: int, method: str = FAST):
+        if method not in (FAST, REFERENCE):
+            raise ValueError(f"method must be {FAST!r} or {REFERENCE!r}, got {method!r}")
+        self.ex, self.k, self.method = ex, ex.k, method
         ctx = self.ctx = mpmath.MPContext()
         ctx.dps = dps
         self.dps = dps
         k = self.k
-        Mm = ctx.matrix([[ctx.mpf(x.numerator) / x.denominator for x in row] for row in ex.gram])
-        E, Q = ctx.eigsy(Mm)
-        order = sorted(range(k), key=lambda i: -E[i])
-        a = [E[i] for i in order]
+        refined = None
+        if method == FAST and k > ENUMERATE_MAX_K and ex.repeated is False:
+            refined = refined_eigh(ex.gram, ctx.prec + 16)
+        if refined is None:                      # mpmath's QR (and its eigenbasis where an eigenvalue repeats)
+            Mm = ctx.matrix([[ctx.mpf(x.numerator) / x.denominator for x in row] for row in ex.gram])
+            E, Q = ctx.eigsy(Mm)
+            order = sorted(range(k), key=lambda i: -E[i])
+            a = [E[i] for i in order]
+            self.Q = [[Q[i, order[j]] for j in range(k)] for i in range(k)]
+        else:
+            lam_arb, X = refined
+            a = [ctx.mpf(x) for x in lam_arb]
+            entries = X.entries()
+            self.Q = _Lazy(lambda i, j: ctx.mpf(entries[i * k + j].mid()))
         nzero = k - ex.rank                      # exactly known number of zero eigenvalues
         for i in range(k - nzero, k):
             a[i] = ctx.zero
         a = [max(x, ctx.zero) for x in a]
         self.a = a
         self.lam = [1 + x for x in a]
-        self.Q = [[Q[i, order[j]] for j in range(k)] for i in range(k)]
         self.zero_tol = ctx.mpf(10) ** (-(3 * dps) // 4)
         self.tol = ctx.mpf(10) ** (-(dps - 10))
-        self.absQ = [[(abs(x) if abs(x) > self.zero_tol else ctx.zero) for x in row] for row in self.Q]
+        if refined is None:
+            self.absQ = [[(abs(x) if abs(x) > self.zero_tol else ctx.zero) for x in row] for row in self.Q]
+        else:                                    # k^2 entries, each converted when a branch first reads it
+            self.absQ = _Lazy(lambda i, j: abs(self.Q[i][j]) if abs(self.Q[i][j]) > self.zero_tol else ctx.zero)
         self.sqa = [ctx.sqrt(x) for x in a]
         self.S0 = ctx.fsum(a) - ctx.fsum(ctx.log(x) for x in self.lam) / 2
         scale = max(self.lam)
@@ -97,13 +159,24 @@ class TieEnvelope:
         self.perms = list(itertools.permutations(range(k))) if k <= ENUMERATE_MAX_K else None
         # float64 copies for the screens of numerics.tie_minima and the assignment beyond ENUMERATE_MAX_K
         self.a_float = np.array([float(x) for x in a])
-        self.absQ_float = np.array([[float(x) for x in row] for row in self.absQ])
+        if refined is None:
+            self.absQ_float = np.array([[float(x) for x in row] for row in self.absQ])
+        else:
+            F = np.abs(np.array([float(x.mid()) for x in entries])).reshape(k, k)
+            cut = max(1e-30, 10.0 * float(self.zero_tol))     # only entries below can fall under the zero tolerance
+            for i, j in zip(*np.nonzero(F < cut)):
+                F[i, j] = float(self.absQ[i][j])
+            self.absQ_float = F
+        # beyond ENUMERATE_MAX_K the per-unit sums run in flint arb (numerics.tie_fast), at the same precision
+        self.fast = ArbUnits(self) if method == FAST and self.perms is None else None
 
     # -- branch functions (c: per-unit coefficients |Q[pi_j, j]|)
     def coeffs(self, perm):
-        return [self.absQ[perm[j]][j] for j in range(self.k)]
+        return Coefficients(self.absQ, perm)
 
     def active(self, beta):
+        if self.fast is not None:
+            return self.fast.active(beta)
         return [j for j in range(self.k) if self.lam[j] - beta > self.tol * self.lam[j]]
 
     def weight(self, j, beta):
@@ -112,15 +185,21 @@ class TieEnvelope:
 
     def overlap(self, perm, beta, act=None):
         act = self.active(beta) if act is None else act
+        if self.fast is not None:
+            return self.fast.overlap(perm, beta, act)
         return self.ctx.fsum(self.absQ[perm[j]][j] * self.weight(j, beta) for j in act)
 
     def tie_branch(self, perm, beta, act=None):
         ctx = self.ctx
         act = self.active(beta) if act is None else act
+        if self.fast is not None:
+            return self.S0 + self.fast.log_sum(beta, act) / 2 - self.overlap(perm, beta, act)
         return self.S0 + ctx.fsum(ctx.log(self.lam[j] / beta) for j in act) / 2 - self.overlap(perm, beta, act)
 
     def h(self, c, beta, act):
         """2 beta dTIE/dbeta on a branch (inf when a weighted unit collapses exactly at beta)."""
+        if self.fast is not None and isinstance(c, Coefficients):
+            return self.fast.h(c.perm, beta, act)
         ctx = self.ctx
         out = ctx.zero
         for j in act:
@@ -135,6 +214,8 @@ class TieEnvelope:
         return out
 
     def dh(self, c, beta, act):
+        if self.fast is not None and isinstance(c, Coefficients):
+            return self.fast.dh(c.perm, beta, act)
         ctx = self.ctx
         out = ctx.zero
         for j in act:
@@ -149,6 +230,8 @@ class TieEnvelope:
         """dTIE/dbeta on a branch; with `act_left_of_beta` the left limit at beta = threshold."""
         ctx = self.ctx
         act = self.active(beta) if act_left_of_beta is None else act_left_of_beta
+        if self.fast is not None and isinstance(c, Coefficients):
+            return self.fast.derivative(c.perm, beta, act)
         out = ctx.zero
         for j in act:
             d = self.lam[j] - beta
@@ -186,7 +269,10 @@ class TieEnvelope:
         if self.perms is not None:
             vals = [(self.overlap(p, beta, act), p) for p in self.perms]
         else:
-            w = np.array([float(self.weight(j, beta)) for j in range(self.k)])
+            if self.fast is not None:
+                w = self.fast.float_weights(beta)
+            else:
+                w = np.array([float(self.weight(j, beta)) for j in range(self.k)])
             perm = self.assigned(w).permutation
             vals = [(self.overlap(perm, beta, act), perm)]
         top = max(v for v, _ in vals)
@@ -197,9 +283,13 @@ class TieEnvelope:
     def tie(self, beta):
         top, _ = self.best(beta)
         act = self.active(beta)
+        if self.fast is not None:
+            return self.S0 + self.fast.log_sum(beta, act) / 2 - top
         return self.S0 + self.ctx.fsum(self.ctx.log(self.lam[j] / beta) for j in act) / 2 - top
 
     def mie(self, beta):
+        if self.fast is not None:
+            return self.fast.mie(beta)
         ctx = self.ctx
         out = ctx.zero
         for l in self.lam:

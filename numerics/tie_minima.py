@@ -12,10 +12,13 @@ the envelope are therefore:
 * a branch crossing is never a minimum: the envelope of maxima of smooth overlaps bends the other
   way (the derivative of TIE jumps down). Crossings are located and reported all the same.
 
-Method: for k <= ENUMERATE_MAX_K every permutation is a candidate branch; for larger k the candidates are
-the permutations that the linear assignment finds optimal on a dense float grid of beta (GRID_POINTS per
-regime; a branch optimal only between two grid points can be missed). A float screen drops branches that
-cannot be optimal at their stationary point. Stationary points are found by safeguarded Newton on h with
+Method: for k <= ENUMERATE_MAX_K every permutation is a candidate branch, located on a dense float grid of beta
+(GRID_POINTS per regime). For larger k, on the fast route, :func:`numerics.tie_sweep.sweep` splits each regime into
+pieces on which one permutation is certified optimal (float64, to 1e-13 of the overlap), the crossings lie between
+pieces and the candidates are the pieces' branches whose stationary point falls in their piece; on the reference
+route the candidates are the permutations that the linear assignment finds optimal on the grid (a branch optimal
+only between two grid points can be missed) and a float screen drops branches that cannot be optimal at their
+stationary point. Stationary points are found by safeguarded Newton on h with
 the analytic derivative, crossings by bracketing on the difference of two branches. The result
 (:class:`EnvelopeSolution`) lists the local minima (:class:`LocalMinimum`) and the kinks (:class:`Kink`)
 as mpmath numbers; :mod:`numerics.certify` decides how many of their digits are right.
@@ -33,7 +36,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .tie_envelope import TieEnvelope
+from .tie_envelope import FAST, TieEnvelope
+from .tie_sweep import stationary_candidates, sweep
 
 GRID_POINTS = 1500           # float grid points per regime (crossings, candidate branches for large k)
 
@@ -77,10 +81,16 @@ def find_minima(env: TieEnvelope) -> EnvelopeSolution:
     local, kinks = [], []
     for idx, (lo, hi) in enumerate(regimes(env)):
         act = env.active((lo + hi) / 2)
-        grid = float_grid(lo, hi)
-        gbest = grid_best_perms(env, grid)
-        _crossings(env, act, grid, gbest, local, kinks)
-        _smooth_minima(env, idx, lo, hi, act, gbest, local)
+        if env.perms is None and env.method == FAST:
+            pieces = sweep(env, lo, hi, act)
+            _piece_crossings(env, act, pieces, local, kinks)
+            candidates = stationary_candidates(env, pieces, act, lo, hi)
+            _smooth_minima(env, idx, lo, hi, act, candidates, local, screened=True)
+        else:
+            grid = float_grid(lo, hi)
+            found = grid_best_perms(env, grid)
+            _crossings(env, act, grid, found, local, kinks)
+            _smooth_minima(env, idx, lo, hi, act, candidate_branches(env, act, found), local)
     _thresholds(env, local, kinks)
     # a TIE that vanishes up to rounding is exactly representable as 0 (TIE >= 0; equality when
     # the model posterior matches the ground truth, e.g. orthogonal columns at beta = 1)
@@ -238,25 +248,55 @@ def _crossings(env: TieEnvelope, act, grid, gbest, local, kinks):
             return env.overlap(p1, b, act) - env.overlap(p2, b, act)
         if D(b1) * D(b2) >= 0:
             continue
-        bc = bracket_root(env, D, b1, b2)
+        _crossing_kink(env, act, bracket_root(env, D, b1, b2), local, kinks)
+
+
+def _piece_crossings(env: TieEnvelope, act, pieces, local, kinks):
+    """Crossings between consecutive pieces of :func:`numerics.tie_sweep.sweep`, located at the working precision
+    on the units whose sources differ (the other units cancel in the difference of the two overlaps)."""
+    ctx = env.ctx
+    for (x0, bc, p1), (_, x1, p2) in zip(pieces, pieces[1:]):
+        units = [j for j in act if env.absQ[p1[j]][j] != env.absQ[p2[j]][j]]
+
+        def D(b, p1=p1, p2=p2, units=units):
+            return ctx.fsum((env.absQ[p1[j]][j] - env.absQ[p2[j]][j]) * env.weight(j, b) for j in units)
+        r = 1e-8 * abs(bc)              # the float crossing is good to ~1e-15: a narrow bracket first
+        for lo, hi in ((max(x0, bc - r), min(x1, bc + r)), (x0, x1)):
+            b1, b2 = ctx.mpf(lo), ctx.mpf(hi)
+            if D(b1) * D(b2) < 0:
+                break
+        else:
+            continue
+        _crossing_kink(env, act, bracket_root(env, D, b1, b2), local, kinks, sides=(p1, p2))
+
+
+def _crossing_kink(env: TieEnvelope, act, bc, local, kinks, sides=None):
+    """The kink where the optimal branch changes at ``bc``: the branches either side are ``sides`` where the sweep
+    knows them, else the best at bc -+ 10^(-dps/3) bc (the grid route: below ~48 digits of working precision
+    these two betas differ in float64, which the assignment beyond ENUMERATE_MAX_K needs)."""
+    ctx = env.ctx
+    if sides is not None:
+        tl, tr = (sides[0],), (sides[1],)
+    else:
         delta = ctx.mpf(10) ** (-(env.dps // 3)) * bc
         _, tl = env.best(bc - delta)
         _, tr = env.best(bc + delta)
-        gl = env.derivative(env.coeffs(tl[0]), bc)
-        gr = env.derivative(env.coeffs(tr[0]), bc)
-        is_min = bool(gl < -env.tol and gr >= -env.tol)
-        kinks.append(Kink(beta=bc, type="crossing", left_derivative=gl, right_derivative=gr, local_minimum=is_min,
-                          detail=f"optimal permutation changes from {tl[0]} to {tr[0]}"))
-        if is_min:
-            local.append(LocalMinimum(beta=bc, tie=env.tie(bc), kind="kink", permutation=tr[0],
-                                      active_units=tuple(act), detail=f"branch crossing {tl[0]} / {tr[0]}"))
+    gl = env.derivative(env.coeffs(tl[0]), bc)
+    gr = env.derivative(env.coeffs(tr[0]), bc)
+    is_min = bool(gl < -env.tol and gr >= -env.tol)
+    kinks.append(Kink(beta=bc, type="crossing", left_derivative=gl, right_derivative=gr, local_minimum=is_min,
+                      detail=f"optimal permutation changes from {tl[0]} to {tr[0]}"))
+    if is_min:
+        local.append(LocalMinimum(beta=bc, tie=env.tie(bc), kind="kink", permutation=tr[0],
+                                  active_units=tuple(act), detail=f"branch crossing {tl[0]} / {tr[0]}"))
 
 
-def _smooth_minima(env: TieEnvelope, idx, lo, hi, act, gbest, local):
-    """Smooth stationary points of every candidate branch, kept if the branch is optimal there."""
+def _smooth_minima(env: TieEnvelope, idx, lo, hi, act, candidates, local, screened=False):
+    """Smooth stationary points of every candidate branch, kept if the branch is optimal there (``screened``: the
+    candidates passed :func:`numerics.tie_sweep.stationary_candidates`, else :func:`float_prefilter` screens them)."""
     ctx = env.ctx
-    for perm in candidate_branches(env, act, gbest):
-        if not float_prefilter(env, perm, lo, hi, act):
+    for perm in candidates:
+        if not screened and not float_prefilter(env, perm, lo, hi, act):
             continue
         c = env.coeffs(perm)
         h_lo = -ctx.mpf(len(act)) if lo == 0 else env.h(c, lo, act)
