@@ -126,8 +126,10 @@ def check_finite_optimal_beta(ctx):
                  _tie_improves_on_one, max_examples=CHEAP // 2)
     # the theorem (thm-orthogonal-columns) proves both halves for every A; the hunts and the phase diagram are the
     # second, independent routes: a hunt that disagreed with it would stop the check
+    from .checks_theorem import premise_step
     from .checks_theorem import proof_steps as theorem_steps
     proved = theorem_steps()
+    premise = premise_step()       # k >= 3 rests on the per-unit TIE form, sampled beyond k = 2
     basis = ", ".join(s.basis for s in proved)
     theorem_holds = all(s.holds for s in proved)
     steps = [Step("for every A whose columns are not orthogonal (A^T A not diagonal), beta* > 1: a beta != 1 beats the "
@@ -137,6 +139,7 @@ def check_finite_optimal_beta(ctx):
                   "(the same theorem): the abstract's claim needs the condition", theorem_holds,
                   "the posterior factorises, so the plain VAE infers it exactly", "abstract, Fig. 1B", role="finding",
                   grade="proved", basis=basis),
+             premise,
              Step("hunt: some A with orthogonal columns has beta = 1 TIE-optimal, as the theorem says", h_all.found,
                   describe(h_all), "abstract, Fig. 1B", role="support"),
              hunt_step("hunt: for every A whose columns are not orthogonal some beta != 1 beats beta = 1", h_dep,
@@ -147,7 +150,8 @@ def check_finite_optimal_beta(ctx):
         return refuted("the orthogonal-columns theorem does not hold in the derivation document", steps,
                        counterexample={"derivation": [s.detail for s in proved if not s.holds]})
     return qualified("A beta != 1 beats the VAE on TIE whenever the columns of A are not orthogonal (the "
-                     "'incompatibility' of the abstract), proved for every A (thm-orthogonal-columns); with orthogonal "
+                     "'incompatibility' of the abstract), proved for k = 2 and, given TIE's per-unit form (checked at "
+                     "k = 3, 4), for every k (thm-orthogonal-columns); with orthogonal "
                      "columns the posterior factorises and beta = 1 is optimal (TIE(1) = 0): e.g. "
                      f"{h_all.detail['A'] if h_all.found else 'A = I'}. " + phase.detail,
                      steps, figures=figures,
