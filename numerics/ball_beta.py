@@ -34,6 +34,7 @@ __all__ = ["CertificationError", "enclose_root", "real_roots_in"]
 
 GUARD_BITS = 64            # beyond the bits of `digits` decimal digits, so the ball is far narrower than one ulp
 MAX_TRIES = 4              # precision doublings before refusing
+MAX_GRID_STEPS = 4         # a ball wider than this many units in the last place is refined by more bits, not bisected
 
 
 class CertificationError(ValueError):
@@ -174,7 +175,7 @@ def _round_certified(s, a: Fraction, b: Fraction, lo: Fraction, hi: Fraction, di
         return ("0", "0") if lo <= 0 <= hi and _sign(s, Fraction(0)) == 0 else None
     ulp_exp = min(_decimal_exponent(a), _decimal_exponent(b)) - digits + 1
     n_lo, n_hi = _grid(a, ulp_exp, False), _grid(b, ulp_exp, True)
-    if n_hi - n_lo > 4:
+    if n_hi - n_lo > MAX_GRID_STEPS:
         return None                  # the ball is wider than a few ulps: more bits
     at = lambda n: Fraction(n) * Fraction(10) ** ulp_exp        # noqa: E731
     # every sign below is taken inside the isolating interval, where the square-free part has one simple root

@@ -123,3 +123,17 @@ def test_cli_certify_refused_in_one_line(argv):
     status, out, err = run_main(["optimal-beta", "--certify", *argv])
     assert status == 2 and out == ""
     assert len(err.strip().splitlines()) == 1 and "--certify" in err
+
+
+@pytest.mark.parametrize("guard", [-8, -6])
+def test_bisection_on_the_decimal_grid_when_the_ball_spans_several_ulps(monkeypatch, guard):
+    # with too few guard bits flint's ball spans ~12 units in the last place; allowed to bisect that far, the enclosure
+    # is settled on the decimal grid by exact signs (with the default 64 guard bits the ball is far inside one ulp and
+    # the bisection is not needed)
+    import numerics.ball_beta as B
+    monkeypatch.setattr(B, "GUARD_BITS", guard)
+    monkeypatch.setattr(B, "MAX_GRID_STEPS", 64)
+    digits = 40
+    lo, hi = enclose_root([1, 0, -2], (Fraction(1), Fraction(2)), digits)
+    with mpmath.workdps(2 * digits + 20):
+        _check(lo, hi, mpmath.sqrt(2), digits)
