@@ -73,7 +73,7 @@ def section_builders() -> dict:
     """Every section of the derivation, in order, as key -> (cached) builder; nothing is built here."""
     from . import closed_form, codegen, gaussian, general_optimum, inference_error, objective, posterior, stationarity
     from . import proof_prop4, proofs_fixed_decoder, proofs_loglik_mie, proofs_propositions, proofs_units
-    from . import theorem_orthogonal
+    from . import proof_fig1_tie, theorem_orthogonal
     return {
         "gaussian": gaussian.engine_section,
         "identities": posterior.identities_section,
@@ -95,6 +95,7 @@ def section_builders() -> dict:
         "sec4a-proof": proofs_fixed_decoder.fixed_decoder_section,
         **proof_prop4.section_builders(),
         **theorem_orthogonal.section_builders(),
+        **proof_fig1_tie.section_builders(),
         "codegen": codegen.codegen_section,
         **general_optimum.section_builders(),
     }

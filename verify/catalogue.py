@@ -105,7 +105,7 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("fig1-mie-finite-optimum", "IV.B, Fig. 1B", "The inference error [MIE] is not monotonically decreasing and has "
           "a minimum at some β.", fig1.check_fig1_mie, "figure", needs={DOCUMENT}),
     Claim("fig1-tie-finite-optimum", "IV.B, Fig. 1B", "The inference error [TIE] is not monotonically decreasing and has "
-          "a minimum at some β.", fig1.check_fig1_tie, "figure"),
+          "a minimum at some β.", fig1.check_fig1_tie, "figure", needs={DOCUMENT}),
     Claim("fig1-loglik-decreasing", "IV.B", "Also, data log-likelihood is monotonically decreasing with β (not shown).",
           fig1.check_fig1_loglik, "figure", needs={DOCUMENT}),
     Claim("fig1-reconstruction-decreasing", "IV.B, Fig. 1C", "[The reconstruction objective is] monotonically "
