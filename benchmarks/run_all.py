@@ -75,7 +75,8 @@ def main():
     import bench_optimal_beta_k
     import bench_phase_diagram
     rows = bench_numerics.rows() + bench_optimal_beta_k.rows() + bench_deep.batched_vs_loop(3) \
-        + bench_deep.reduced_in_process() + bench_deep.cli_runs() + bench_general.rows() + bench_phase_diagram.rows() \
+        + bench_deep.reduced_in_process() + bench_deep.throughput_and_early_stop() + bench_deep.cli_runs() \
+        + bench_general.rows() + bench_phase_diagram.rows() \
         + command_rows()
     machine = machine_description()
     if args.markdown:

@@ -4,13 +4,15 @@ The trained-network results come in levels of effort. This module is the one pla
 which experiment each level runs; the names recorded with the results (the protocol's ``name``,
 the plan's ``name``) are those of the presets in :mod:`deep.betavae.protocol` and :mod:`deep.linear.plan`.
 
-===========  ================================  ===========================  ==============================
-level        Figs. 2 and 3                     linear cross-check           used by
-===========  ================================  ===========================  ==============================
-``reduced``  ``reduced-fig2``/``-fig3`` (s)    plan ``audit`` (~7 s)        ``audit``, ``train --quick``
-``long``     ``long-fig2``/``-fig3`` (min)     plan ``deep`` (~7 min)       ``audit --deep``, ``train``
-``paper``    ``paper-fig2``/``-fig3`` (hours)  none                         (the paper's protocol, by hand)
-===========  ================================  ===========================  ==============================
+=============  ==================================  ========================  ====================================
+level          Figs. 2 and 3                       linear cross-check        used by
+=============  ==================================  ========================  ====================================
+``reduced``    ``reduced-fig2``/``-fig3`` (s)      plan ``audit`` (~7 s)     ``audit``'s cross-check, ``train --quick``
+``long``       ``long-fig2``/``-fig3`` (min)       plan ``deep`` (~7 min)    ``audit --deep``'s cross-check, ``train``
+``converged``  ``converged-fig2``/``-fig3`` (~1 h)  none                      ``audit`` (stored evidence + spot check),
+                                                                             ``audit --deep`` (re-run)
+``paper``      ``paper-fig2``/``-fig3`` (days)     none                      ``train --protocol paper``
+=============  ==================================  ========================  ====================================
 
 The ``crosscheck`` command has its own two plans, ``quick`` (``crosscheck --quick``) and ``full``
 (the default): :func:`deep.linear.plan.command_plan`.
@@ -55,6 +57,7 @@ class Level:
 LEVELS = {
     "reduced": Level("reduced", presets.reduced_fig2, presets.reduced_fig3, "audit"),
     "long": Level("long", presets.long_fig2, presets.long_fig3, "deep"),
+    "converged": Level("converged", presets.converged_fig2, presets.converged_fig3, None),
     "paper": Level("paper", presets.paper_fig2, presets.paper_fig3, None),
 }
 
@@ -74,6 +77,33 @@ def audit_level(deep: bool) -> Level:
 def train_level(quick: bool) -> Level:
     """The ``train`` command's level: ``reduced`` with ``--quick``, else ``long``."""
     return LEVELS["reduced" if quick else "long"]
+
+
+def audit_figure(figure: str, deep: bool = False, progress: bool = False):
+    """The trained networks the audit's Fig. 2/3 verdicts rest on.
+
+    ``deep``: the ``converged`` protocol re-run here (about an hour on 2 CPU cores). Otherwise the stored evidence of
+    that protocol (:func:`deep.betavae.evidence.evidence_path`), after a spot check that re-trains its first
+    realisation at two betas (:mod:`deep.betavae.spot_check`); the result carries ``spot_check`` and ``provenance``.
+    Without stored evidence (a checkout that lacks it), the ``reduced`` protocol is run and says so (``source``
+    "run", protocol ``reduced-*``).
+    """
+    import dataclasses
+    import sys
+
+    from .betavae.evidence import evidence_path, load_evidence
+    from .betavae.experiments import run_fig2, run_fig3
+    from .betavae.spot_check import spot_check
+
+    runner = run_fig3 if figure == "fig3" else run_fig2
+    if deep:
+        return runner(LEVELS["converged"].figure(figure), progress=progress)
+    path = evidence_path(figure)
+    if not path.exists():
+        print(f"warning: no stored evidence at {path}: {figure} runs the reduced protocol instead", file=sys.stderr)
+        return runner(LEVELS["reduced"].figure(figure), progress=progress)
+    stored = load_evidence(path)
+    return dataclasses.replace(stored, spot_check=spot_check(stored))
 
 
 def audit_crosscheck(deep: bool = False, progress: bool = False):

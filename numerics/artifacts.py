@@ -44,7 +44,7 @@ from pathlib import Path
 TOOLKIT = "betavae-audit"
 REQUIRED_LIBRARIES = ("sympy", "numpy", "scipy", "mpmath", "torch")
 OPTIONAL_LIBRARIES = ("hypothesis", "scikit-learn", "matplotlib")
-TIMING_KEYS = frozenset({"wall_time_seconds", "wall_time", "seconds", "timings"})
+TIMING_KEYS = frozenset({"wall_time_seconds", "wall_time", "seconds", "timings", "throughput"})
 
 
 def _version(distribution: str) -> str | None:

@@ -52,6 +52,7 @@ INTEGER_OPTIONS = [
     ("train", ["--quick"], "--batch-size", 1, 10_000_000),
     ("train", ["--quick"], "--mc-samples", 2, 1_000_000),
     ("train", ["--quick"], "--threads", 1, max(1, os.cpu_count() or 1)),
+    ("train", ["--quick", "--seeds", "2", "--resume", "never-created"], "--chunk-seeds", 1, 2),
     ("optimal-beta", ["--no-exact"], "--digits", 1, 1000),
 ]
 
@@ -104,6 +105,8 @@ def test_stationary_beta_outside_its_range_is_refused(beta):
     ("crosscheck", ["--problem", "fig3"], "--paths", {"exact", "sampled", "exact,sampled", "sampled,exact"}),
     ("train", ["--quick"], "--eval", {"train", "fresh"}),
     ("train", ["--quick"], "--device", {"cpu"}),
+    ("train", [], "--protocol", {"reduced", "long", "converged", "paper"}),
+    ("train", ["--quick"], "--dtype", {"float32", "float64"}),
     ("curve", ["--betas", "1"], "--problem", {"paper", "fig3"}),
     ("stationary", ["--beta", "2"], "--problem", {"paper", "fig3"}),
 ], ids=lambda x: x if isinstance(x, str) else None)

@@ -8,7 +8,7 @@ makes any other request fail, so that the audit's schedule (verify.audit) can re
 
 >>> ctx = AuditContext()
 >>> ctx.protocol_name
-'reduced'
+'Figs. 2-3: converged protocol, stored evidence after a spot check; linear cross-check: reduced'
 >>> with ctx.declared(frozenset()):
 ...     ctx.fig2()
 Traceback (most recent call last):
@@ -65,7 +65,9 @@ class AuditContext:
 
     @property
     def protocol_name(self) -> str:
-        return self.level.name
+        """What the trained-network claims rest on in this audit (deep.levels.audit_figure, audit_crosscheck)."""
+        figures = "converged protocol, re-run" if self.deep else "converged protocol, stored evidence after a spot check"
+        return f"Figs. 2-3: {figures}; linear cross-check: {self.level.name}"
 
     def memo(self, key, compute):
         if key not in self._memo:
@@ -89,16 +91,16 @@ class AuditContext:
         self._asking("fig2")
 
         def run():
-            from deep.betavae import experiments
-            return experiments.run_fig2(self.level.figure("fig2"), progress=self.progress)
+            from deep.levels import audit_figure
+            return audit_figure("fig2", self.deep, self.progress)
         return self._noted_training("fig2", self.memo("fig2", run))
 
     def fig3(self):
         self._asking("fig3")
 
         def run():
-            from deep.betavae import experiments
-            return experiments.run_fig3(self.level.figure("fig3"), progress=self.progress)
+            from deep.levels import audit_figure
+            return audit_figure("fig3", self.deep, self.progress)
         return self._noted_training("fig3", self.memo("fig3", run))
 
     def crosscheck(self):

@@ -72,6 +72,8 @@ class Outcome:
     figures: tuple[str, ...] = ()
     protocol: dict | None = None
     data: dict = field(default_factory=dict)
+    # trained-network claims: {"seeds", "epochs", "converged", "max_abs_gap_to_linear_optimum", "source"}
+    experiment: dict | None = None
 
     def failing_support(self) -> list[Step]:
         return [s for s in self.steps if s.role == "support" and not s.holds]

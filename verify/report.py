@@ -32,7 +32,7 @@ def claim_record(r) -> dict:
         rec["grade_basis"] = o.grade_basis
     if o:
         rec["steps"] = [jsonable(s) for s in o.steps]          # verify.outcome.Step: its fields
-        for key in ("counterexample", "erratum", "condition", "reason", "protocol"):
+        for key in ("counterexample", "erratum", "condition", "reason", "protocol", "experiment"):
             value = getattr(o, key)
             if value:
                 rec[key] = value

@@ -30,6 +30,7 @@ import torch
 
 from ..streams import torch_stream
 from .network import LOG_2PI, Architecture, initial_parameters
+from .stopping import StoppingRule
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,8 @@ class ModelKey:
 
 @dataclass(frozen=True)
 class TrainedBatch:
-    """Stacked parameters (name -> (M, ...)), the models, and the per-epoch training loss (epochs, M)."""
+    """Stacked parameters (name -> (M, ...)), the models, the per-epoch training loss (epochs, M; nan after a model
+    stopped), and per model the epochs it ran and whether it met the stopping rule (always False without one)."""
 
     arch: Architecture
     models: tuple[ModelKey, ...]
@@ -55,10 +57,17 @@ class TrainedBatch:
     loss_history: np.ndarray
     common_random_numbers: bool
     seed: int
+    epochs_run: np.ndarray | None = None
+    converged: np.ndarray | None = None
+    stopping: StoppingRule | None = None
 
     def single(self, m: int) -> dict[str, torch.Tensor]:
         """Model m's parameters in :func:`deep.betavae.network.initial_parameters` layout (W fan_in x fan_out, b vector)."""
         return {name: (p[m] if name.endswith(".W") else p[m, 0]).detach().clone() for name, p in self.params.items()}
+
+    def final_loss(self) -> np.ndarray:
+        """Each model's training loss in its last epoch."""
+        return np.array([self.loss_history[int(e) - 1, i] for i, e in enumerate(self.epochs_run)])
 
 
 def stacked_initial_parameters(arch: Architecture, models, seed: int, common_random_numbers: bool,
@@ -129,37 +138,68 @@ def _per_key(models, common_random_numbers: bool):
     return list(keys), index
 
 
+def _shrink(params: dict, optimizer: torch.optim.Adam, keep: torch.Tensor, learning_rate: float):
+    """The parameters and Adam state of the models ``keep`` only (Adam is elementwise: their updates do not change)."""
+    new = {name: p.detach()[keep].clone().requires_grad_(True) for name, p in params.items()}
+    new_opt = _adam(list(new.values()), learning_rate)
+    for name, p in params.items():
+        state = optimizer.state.get(p)
+        if state:
+            new_opt.state[new[name]] = {key: (v[keep].clone() if torch.is_tensor(v) and v.dim() > 0 else
+                                              (v.clone() if torch.is_tensor(v) else v)) for key, v in state.items()}
+    return new, new_opt
+
+
 def train_batched(arch: Architecture, models, data: np.ndarray, *, epochs: int, batch_size: int,
                   seed: int, learning_rate: float = 1e-3, common_random_numbers: bool = True,
                   dtype: torch.dtype = torch.float32, device: torch.device | str = "cpu",
-                  progress=None) -> TrainedBatch:
+                  progress=None, stopping: StoppingRule | None = None,
+                  replicates: tuple[int, ...] | None = None) -> TrainedBatch:
     """Train ``models`` at once; ``data[r]`` (n, N) is replicate r's training set (shared by its betas).
 
     Each epoch every model visits its n examples once, in the order of its ``order`` stream, in
     mini-batches of ``batch_size`` (the last one smaller when batch_size does not divide n), with
     fresh noise from its ``noise`` stream. ``progress`` is called with the number of finished epochs.
+    With a ``stopping`` rule (:mod:`deep.betavae.stopping`), ``epochs`` is ignored for its ``max_epochs``; a model
+    stops at the first check where it meets the rule and leaves the batched program, so the others run faster.
+    ``replicates[i]`` is the realisation whose training set is ``data[i]`` (default: ``data[r]`` is realisation r).
     """
     models = tuple(models)
     device = torch.device(device)
     M = len(models)
     n = data.shape[1]
+    row_of = {r: i for i, r in enumerate(replicates if replicates is not None else range(data.shape[0]))}
+    if stopping is not None:
+        epochs = stopping.max_epochs
     data_t = torch.as_tensor(np.asarray(data), dtype=dtype, device=device)
-    replicate = torch.tensor([m.replicate for m in models], device=device)
-    betas = torch.tensor([m.beta for m in models], dtype=dtype, device=device)
     params = stacked_initial_parameters(arch, models, seed, common_random_numbers, dtype, device)
     optimizer = _adam(list(params.values()), learning_rate)
-    keys, key_of_model = _per_key(models, common_random_numbers)
-    key_of_model = torch.tensor(key_of_model, device=device)
+    keys, key_index = _per_key(models, common_random_numbers)
     order_streams = [torch_stream(seed, "order", *key) for key in keys]
     noise_streams = [torch_stream(seed, "noise", *key) for key in keys]
     steps = math.ceil(n / batch_size)
-    history = np.zeros((epochs, M))
+    history = np.full((epochs, M), np.nan)
+    epochs_run = np.full(M, epochs)
+    converged = np.zeros(M, dtype=bool)
+    final = {name: torch.empty_like(p.detach()) for name, p in params.items()}
+    active = np.arange(M)                          # models still training, in the row order of ``params``
+
+    def tensors_of(active):
+        reps = torch.tensor([row_of[models[m].replicate] for m in active], device=device)
+        betas = torch.tensor([models[m].beta for m in active], dtype=dtype, device=device)
+        live_keys = sorted({key_index[m] for m in active})
+        where = {k: i for i, k in enumerate(live_keys)}
+        return reps, betas, live_keys, torch.tensor([where[key_index[m]] for m in active], device=device)
+
+    replicate, betas, live_keys, key_of_model = tensors_of(active)
     for epoch in range(epochs):
-        # drawn per distinct key on the CPU, then shared by the models with that key
-        order = torch.stack([torch.randperm(n, generator=g) for g in order_streams]).to(device)[key_of_model]
-        noise = torch.stack([torch.randn((n, arch.k), generator=g, dtype=torch.float64) for g in noise_streams])
+        # drawn per distinct key on the CPU, then shared by the models with that key (a key's stream is consumed
+        # the same way whatever else is in the batch, so a model's numbers do not depend on the others)
+        order = torch.stack([torch.randperm(n, generator=order_streams[k]) for k in live_keys]).to(device)[key_of_model]
+        noise = torch.stack([torch.randn((n, arch.k), generator=noise_streams[k], dtype=torch.float64)
+                             for k in live_keys])
         noise = noise.to(device=device, dtype=dtype)[key_of_model]
-        total = torch.zeros(M, dtype=torch.float64, device=device)
+        total = torch.zeros(len(active), dtype=torch.float64, device=device)
         for step in range(steps):
             idx = order[:, step * batch_size:(step + 1) * batch_size]                 # (M, B)
             X = data_t[replicate[:, None], idx]                                       # (M, B, N)
@@ -169,8 +209,31 @@ def train_batched(arch: Architecture, models, data: np.ndarray, *, epochs: int, 
             losses.sum().backward()      # the sum: each model's gradient is its own
             optimizer.step()
             total += losses.detach().to(torch.float64) * idx.shape[1]
-        history[epoch] = (total / n).cpu().numpy()
+        history[epoch, active] = (total / n).cpu().numpy()
         if progress is not None:
             progress(epoch + 1)
-    return TrainedBatch(arch=arch, models=models, params={k: v.detach() for k, v in params.items()},
-                        loss_history=history, common_random_numbers=common_random_numbers, seed=seed)
+        last = epoch + 1 == epochs
+        if stopping is None or not (last or stopping.is_check_epoch(epoch + 1)):
+            continue
+        # the rule reads the objective (minus the loss): larger is better
+        done = np.array([last or stopping.last_improvement(-history[:epoch + 1, m]) <= stopping.tolerance
+                         for m in active])
+        if not done.any():
+            continue
+        rows = torch.as_tensor(np.flatnonzero(done), device=device)
+        for name, p in params.items():
+            final[name][torch.as_tensor(active[done], device=device)] = p.detach()[rows]
+        for m in active[done]:
+            epochs_run[m] = epoch + 1
+            converged[m] = not last or stopping.last_improvement(-history[:epoch + 1, m]) <= stopping.tolerance
+        if done.all():
+            break
+        keep = torch.as_tensor(np.flatnonzero(~done), device=device)
+        params, optimizer = _shrink(params, optimizer, keep, learning_rate)
+        active = active[~done]
+        replicate, betas, live_keys, key_of_model = tensors_of(active)
+    if stopping is None:
+        final = {k: v.detach() for k, v in params.items()}
+    return TrainedBatch(arch=arch, models=models, params=final, loss_history=history,
+                        common_random_numbers=common_random_numbers, seed=seed, epochs_run=epochs_run,
+                        converged=converged, stopping=stopping)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from numerics.gauge import EXACT_MAX_K, Alignment
+from numerics.gauge import EXACT_MAX_K, Alignment, AlignmentProblem
 
 from ..streams import torch_stream
 from .batched import TrainedBatch, decode, encode
@@ -41,6 +41,7 @@ class ModelTerms:
     tie: float
     tie_identity: float
     alignment: Alignment
+    problem: AlignmentProblem | None = None     # what the alignment was chosen from: it can be re-solved later
 
 
 @dataclass(frozen=True)
@@ -91,10 +92,12 @@ def reconstruction(trained: TrainedBatch, inputs: torch.Tensor, enc: Encodings, 
 
 
 def evaluate(trained: TrainedBatch, inputs: np.ndarray, observed: np.ndarray, A: np.ndarray, *, samples: int,
-             exact_max_k: int = EXACT_MAX_K) -> list[ModelTerms]:
-    """All terms for every model; ``inputs[r]``/``observed[r]`` are replicate r's network inputs and x."""
+             exact_max_k: int = EXACT_MAX_K, replicates: tuple[int, ...] | None = None) -> list[ModelTerms]:
+    """All terms for every model; ``inputs[i]``/``observed[i]`` are realisation ``replicates[i]``'s network inputs and
+    x (default: row r is realisation r)."""
     params0 = next(iter(trained.params.values()))
-    replicate = [m.replicate for m in trained.models]
+    row_of = {r: i for i, r in enumerate(replicates if replicates is not None else range(len(inputs)))}
+    replicate = [row_of[m.replicate] for m in trained.models]
     X = torch.as_tensor(np.asarray(inputs)[replicate], dtype=params0.dtype, device=params0.device)
     enc = encodings(trained, X)
     recon, recon_se = reconstruction(trained, X, enc, samples)
@@ -102,9 +105,9 @@ def evaluate(trained: TrainedBatch, inputs: np.ndarray, observed: np.ndarray, A:
     for m, model in enumerate(trained.models):
         mu, var = enc.mu[m], enc.var[m]
         kl = float(np.mean(0.5 * np.sum(mu ** 2 + var - 1.0 - np.log(var), axis=-1)))
-        tie = true_inference_error(mu, var, observed[model.replicate], A, exact_max_k)
+        tie = true_inference_error(mu, var, observed[row_of[model.replicate]], A, exact_max_k)
         out.append(ModelTerms(beta=model.beta, replicate=model.replicate, reconstruction=float(recon[m]),
                               reconstruction_se=float(recon_se[m]), kl=kl, elbo=float(recon[m]) - kl,
                               objective=float(recon[m]) - model.beta * kl, tie=tie.tie,
-                              tie_identity=tie.tie_identity, alignment=tie.alignment))
+                              tie_identity=tie.tie_identity, alignment=tie.alignment, problem=tie.problem))
     return out

@@ -27,6 +27,7 @@ from numerics.model import fig3_mixing
 from ..device import default_threads, device_record, pick_device, torch_dtype, torch_threads
 from . import data as data_module
 from .batched import ModelKey, TrainedBatch, decode, train_batched
+from .stopping import PAPER_BUDGET
 from .evaluate import evaluate
 from .network import Architecture
 from .protocol import Protocol
@@ -58,6 +59,25 @@ class Fig2Result:
     timings: dict
     device: dict
     versions: dict
+    # converged runs and their yardstick (arrays (n_seeds, n_betas)); None in results from before they existed
+    epochs_run: np.ndarray | None = None
+    converged: np.ndarray | None = None
+    last_improvement: np.ndarray | None = None  # nats per example over the stopping rule's last window
+    linear_optimum: dict | None = None          # quantity -> (n_seeds, n_betas): the linear optimum on each training set
+    tie_fresh: np.ndarray | None = None         # TIE on a fresh sample from p(x), same size, same alignment method
+    tie_identity_fresh: np.ndarray | None = None
+    problems: dict | None = None                # "train"/"fresh" -> (n_seeds, n_betas) AlignmentProblem: re-alignable
+    source: str = "run"                         # "run" (trained in this process) or "artifact" (deep.betavae.evidence)
+    provenance: dict | None = None              # an artifact's: command, versions, code hash (deep.betavae.evidence)
+    spot_check: object | None = None            # an artifact's re-run check (deep.betavae.spot_check.SpotCheck)
+
+    @property
+    def gap_to_linear_optimum(self) -> np.ndarray | None:
+        """Trained objective minus the linear beta-VAE's optimum on the same training set, nats per example
+        (:mod:`deep.betavae.yardstick`); positive where the network beats the linear family."""
+        if self.linear_optimum is None:
+            return None
+        return self.objective - self.linear_optimum["objective"]
 
     @property
     def figure(self) -> str:
@@ -81,11 +101,24 @@ class Fig2Result:
                 row.update({q: float(getattr(self, q)[i, j]) for q in QUANTITIES})
                 row["final_loss"] = float(self.final_loss[i, j])
                 row["alignment"] = self.alignment[i][j].to_json()
+                if self.epochs_run is not None:
+                    row["epochs_run"] = int(self.epochs_run[i, j])
+                    row["converged"] = bool(self.converged[i, j])
+                    gain = float(self.last_improvement[i, j])
+                    row["last_improvement"] = gain if math.isfinite(gain) else None     # None: run too short to tell
+                if self.linear_optimum is not None:
+                    row["linear_optimum"] = {q: float(v[i, j]) for q, v in self.linear_optimum.items()}
+                    row["gap_to_linear_optimum"] = float(self.gap_to_linear_optimum[i, j])
+                if self.tie_fresh is not None:
+                    row["tie_fresh"] = float(self.tie_fresh[i, j])
+                    row["tie_identity_fresh"] = float(self.tie_identity_fresh[i, j])
+                if self.problems is not None:
+                    row["alignment_problems"] = {where: problem_json(p[i][j]) for where, p in self.problems.items()}
                 out.append(row)
         return out
 
     def to_json(self) -> dict:
-        return {"figure": self.figure, "betas": self.betas.tolist(), "seeds": list(self.seeds),
+        return {"figure": self.figure, "betas": self.betas.tolist(), "seeds": list(self.seeds), "source": self.source,
                 "records": self._rows(), "summary": self.summary(), "shape": self.shape(),
                 "reference": {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in self.reference.items()},
                 "protocol": self.protocol, "images": self.images, "versions": self.versions, "device": self.device,
@@ -111,6 +144,12 @@ class Fig3Result(Fig2Result):
                             "shape": list(self.traversal.shape), "canvas": self.canvas,
                             "images": np.round(self.traversal, 5).tolist()}
         return out
+
+
+def problem_json(problem) -> dict:
+    """An AlignmentProblem as plain lists (what a stored run needs to be re-aligned)."""
+    return {name: np.asarray(getattr(problem, name)).tolist()
+            for name in ("precision", "mean_variance", "second_moment", "cross_moment")}
 
 
 # ------------------------------------------------------------------------------------ shape facts
@@ -164,26 +203,33 @@ def curve_shape(betas, arrays: dict, alignment=()) -> dict:
 class _Prepared:
     arch: Architecture
     A: np.ndarray
-    train_inputs: np.ndarray     # (R, n, D)
+    train_inputs: np.ndarray     # (R, n, D): row i is realisation protocol.replicates[i]
     eval_inputs: np.ndarray      # (R, n, D)
     eval_observed: np.ndarray    # (R, n, N_obs)
+    fresh_inputs: np.ndarray     # (R, n, D): a fresh sample of the same size (TIE on fresh data)
+    fresh_observed: np.ndarray
+    train_observed: np.ndarray
     images: str
     extra: dict
+
+
+def _datasets(p: Protocol, make):
+    """Training and fresh data of every realisation the protocol runs, and the evaluation set it asks for."""
+    train = [make(data_module.numpy_stream(p.seed, "data", r)) for r in p.replicates]
+    fresh = [make(data_module.numpy_stream(p.seed, "data", r, 1)) for r in p.replicates]
+    ev = fresh if p.eval_on == "fresh" else train
+    stack = lambda sets, name: np.stack([getattr(d, name) for d in sets])   # noqa: E731
+    return dict(train_inputs=stack(train, "inputs"), eval_inputs=stack(ev, "inputs"),
+                eval_observed=stack(ev, "observed"), fresh_inputs=stack(fresh, "inputs"),
+                fresh_observed=stack(fresh, "observed"), train_observed=stack(train, "observed"))
 
 
 def _prepare_fig2(p: Protocol) -> _Prepared:
     digits = data_module.load_mnist(p.mnist) if p.mnist else data_module.sklearn_digits()
     A = data_module.mixing_matrix(digits, p.k)
-    train, fresh = [], []
-    for r in range(p.seeds):
-        train.append(data_module.fig2_dataset(A, p.examples, data_module.numpy_stream(p.seed, "data", r)))
-        if p.eval_on == "fresh":
-            fresh.append(data_module.fig2_dataset(A, p.examples, data_module.numpy_stream(p.seed, "data", r, 1)))
-    ev = fresh if p.eval_on == "fresh" else train
     index = data_module.representatives(digits, range(p.k)).tolist()
     return _Prepared(arch=Architecture(N=A.shape[0], k=p.k), A=A,
-                     train_inputs=np.stack([d.inputs for d in train]), eval_inputs=np.stack([d.inputs for d in ev]),
-                     eval_observed=np.stack([d.observed for d in ev]),
+                     **_datasets(p, lambda g: data_module.fig2_dataset(A, p.examples, g)),
                      images=f"{digits.source}; {digits.scaling}; classes 0..{p.k - 1}, image indices {index}",
                      extra={})
 
@@ -196,21 +242,12 @@ def _prepare_fig3(p: Protocol) -> _Prepared:
         digit = digit * np.sqrt(p.digit_energy / np.sum(digit ** 2))
     geometry = data_module.canvas_geometry(digit.shape[0], p.canvas_factor, p.units_per_digit)
     A = fig3_mixing(p.mixing_diagonal, p.mixing_offset)
-    train, fresh = [], []
-    for r in range(p.seeds):
-        train.append(data_module.fig3_dataset(digit, p.examples, data_module.numpy_stream(p.seed, "data", r),
-                                              geometry, A))
-        if p.eval_on == "fresh":
-            fresh.append(data_module.fig3_dataset(digit, p.examples, data_module.numpy_stream(p.seed, "data", r, 1),
-                                                  geometry, A))
-    ev = fresh if p.eval_on == "fresh" else train
     canvas = {"side": geometry.canvas, "digit_side": geometry.digit, "pixels_per_unit": geometry.pixels_per_unit,
               "origin": geometry.origin, "digit_class": p.digit, "digit_index": index,
               "placement": "bilinear splatting; x[0] right, x[1] down; top-left corner = origin + "
                            "pixels_per_unit * (x[1], x[0])"}
     return _Prepared(arch=Architecture(N=geometry.canvas ** 2, k=2), A=A,
-                     train_inputs=np.stack([d.inputs for d in train]), eval_inputs=np.stack([d.inputs for d in ev]),
-                     eval_observed=np.stack([d.observed for d in ev]),
+                     **_datasets(p, lambda g: data_module.fig3_dataset(digit, p.examples, g, geometry, A)),
                      images=f"{digits.source}; {digits.scaling}; digit of class {p.digit} (image index {index}) on a "
                             f"{geometry.canvas}x{geometry.canvas} canvas",
                      extra={"canvas": canvas, "digit": digit})
@@ -233,42 +270,79 @@ def _run(p: Protocol, prepared: _Prepared, progress: bool, device, threads, max_
     device = pick_device(device)
     chosen_threads, why = default_threads(threads, device)
     dtype = torch_dtype(p.dtype)
-    models = [ModelKey(replicate=r, beta_index=j, beta=float(b)) for r in range(p.seeds) for j, b in enumerate(p.betas)]
+    reps = p.replicates
+    models = [ModelKey(replicate=r, beta_index=j, beta=float(b)) for r in reps for j, b in enumerate(p.betas)]
     chunks = _chunks(models, prepared.arch, p, max_models_per_batch)
-    bar = tqdm(total=len(chunks) * p.epochs, desc=f"{p.figure}: train {len(models)} models", unit="epoch",
+    bar = tqdm(total=len(chunks) * p.max_epochs, desc=f"{p.figure}: train {len(models)} models", unit="epoch",
                disable=not progress, leave=False)
-    terms, kept, t_train, t_eval = {}, {}, 0.0, 0.0
+    terms, fresh, kept, t_train, t_eval = {}, {}, {}, 0.0, 0.0
     keep = _traversal_models(p) if p.figure == "fig3" else set()
-    final_loss = {}
+    final_loss, epochs_run, converged, improvement = {}, {}, {}, {}
+    rule = p.stopping or PAPER_BUDGET
     with torch_threads(chosen_threads):
         for chunk in chunks:
             t0 = time.perf_counter()
+            done = [0]
+
+            def tick(e):
+                bar.update(e - done[0])
+                done[0] = e
             trained = train_batched(prepared.arch, chunk, prepared.train_inputs, epochs=p.epochs,
                                     batch_size=p.batch_size, seed=p.seed, learning_rate=p.learning_rate,
                                     common_random_numbers=p.common_random_numbers, dtype=dtype, device=device,
-                                    progress=lambda e: bar.update(1))
+                                    progress=tick, stopping=p.stopping, replicates=reps)
+            bar.update(p.max_epochs - done[0])
             t1 = time.perf_counter()
+            common = dict(samples=p.mc_samples, exact_max_k=p.exact_alignment_max_k, replicates=reps)
             for m, values in zip(chunk, evaluate(trained, prepared.eval_inputs, prepared.eval_observed, prepared.A,
-                                                 samples=p.mc_samples, exact_max_k=p.exact_alignment_max_k)):
+                                                 **common)):
                 terms[(m.replicate, m.beta_index)] = values
+            # TIE on fresh data needs no reconstruction term: 2 Monte-Carlo samples keep that part cheap
+            for m, values in zip(chunk, evaluate(trained, prepared.fresh_inputs, prepared.fresh_observed, prepared.A,
+                                                 **{**common, "samples": 2})):
+                fresh[(m.replicate, m.beta_index)] = values
+            ran = trained.epochs_run
             for i, m in enumerate(chunk):
-                final_loss[(m.replicate, m.beta_index)] = float(trained.loss_history[-1, i])
-                if (m.replicate, m.beta_index) in keep:
-                    kept[(m.replicate, m.beta_index)] = (trained, i)
+                key = (m.replicate, m.beta_index)
+                final_loss[key] = float(trained.loss_history[int(ran[i]) - 1, i])
+                epochs_run[key] = int(ran[i])
+                # without a stopping rule, the rule is read off the end of the run (nan: too short to tell)
+                improvement[key] = rule.last_improvement(-trained.loss_history[:int(ran[i]), i])
+                converged[key] = bool(trained.converged[i]) if p.stopping is not None else \
+                    bool(improvement[key] <= rule.tolerance)
+                if key in keep:
+                    kept[key] = (trained, i)
             t_train += t1 - t0
             t_eval += time.perf_counter() - t1
     bar.close()
-    shape = (p.seeds, len(p.betas))
-    arrays = {q: np.array([[getattr(terms[(r, j)], q) for j in range(shape[1])] for r in range(shape[0])])
-              for q in QUANTITIES}
-    alignment = tuple(tuple(terms[(r, j)].alignment for j in range(shape[1])) for r in range(shape[0]))
-    common = dict(protocol=p.to_json(), betas=np.asarray(p.betas, dtype=float), seeds=tuple(range(p.seeds)),
-                  final_loss=np.array([[final_loss[(r, j)] for j in range(shape[1])] for r in range(shape[0])]),
-                  alignment=alignment, reference=_reference(p, prepared.A), images=prepared.images,
+    t2 = time.perf_counter()
+    rows = [(r, j) for r in reps for j in range(len(p.betas))]
+    grid = lambda table, f=lambda v: v: np.array([[f(table[(r, j)]) for j in range(len(p.betas))] for r in reps])  # noqa
+    arrays = {q: grid(terms, lambda t, q=q: getattr(t, q)) for q in QUANTITIES}
+    alignment = tuple(tuple(terms[(r, j)].alignment for j in range(len(p.betas))) for r in reps)
+    linear = _linear_optima(p, prepared)
+    t_eval += time.perf_counter() - t2
+    common = dict(protocol=p.to_json(), betas=np.asarray(p.betas, dtype=float), seeds=reps,
+                  final_loss=grid(final_loss), alignment=alignment, reference=_reference(p, prepared.A),
+                  images=prepared.images,
                   device={**device_record(device), "threads_used": chosen_threads, "threads_choice": why,
                           "models_per_batched_program": max(len(c) for c in chunks), "batched_programs": len(chunks)},
-                  versions=versions(), **arrays)
+                  versions=versions(), epochs_run=grid(epochs_run), last_improvement=grid(improvement), converged=grid(converged).astype(bool),
+                  linear_optimum=linear, tie_fresh=grid(fresh, lambda t: t.tie),
+                  tie_identity_fresh=grid(fresh, lambda t: t.tie_identity),
+                  problems={"train": tuple(tuple(terms[(r, j)].problem for j in range(len(p.betas))) for r in reps),
+                            "fresh": tuple(tuple(fresh[(r, j)].problem for j in range(len(p.betas))) for r in reps)},
+                  **arrays)
+    assert len(rows) == len(models)
     return common, kept, start, {"train": t_train, "evaluate": t_eval}
+
+
+def _linear_optima(p: Protocol, prepared: _Prepared) -> dict:
+    """The linear beta-VAE's optimum on each realisation's training set, (n_seeds, n_betas) per quantity."""
+    from .yardstick import linear_optimum
+    per = [linear_optimum(prepared.train_inputs[i], p.k, p.betas, observed=prepared.train_observed[i], A=prepared.A)
+           for i in range(len(p.replicates))]
+    return {q: np.array([getattr(y, q) for y in per]) for q in ("objective", "elbo", "reconstruction", "kl", "tie")}
 
 
 def _reference(p: Protocol, A: np.ndarray) -> dict:
@@ -300,7 +374,7 @@ def run_fig2(protocol: Protocol, *, progress: bool = False, device: str | None =
 
 
 def _traversal_models(p: Protocol) -> set[tuple[int, int]]:
-    return {(0, _nearest_beta_index(p.betas, b)) for b in p.traversal_betas}
+    return {(p.first_seed, _nearest_beta_index(p.betas, b)) for b in p.traversal_betas}
 
 
 def _nearest_beta_index(betas, beta: float) -> int:
@@ -331,7 +405,7 @@ def run_fig3(protocol: Protocol, *, progress: bool = False, device: str | None =
     values = np.linspace(-protocol.traversal_range, protocol.traversal_range, protocol.traversal_steps)
     used = [protocol.betas[_nearest_beta_index(protocol.betas, b)] for b in protocol.traversal_betas]
     side = prepared.extra["canvas"]["side"]
-    images = np.stack([traversal_images(*kept[(0, _nearest_beta_index(protocol.betas, b))], values, side)
+    images = np.stack([traversal_images(*kept[(protocol.first_seed, _nearest_beta_index(protocol.betas, b))], values, side)
                        for b in protocol.traversal_betas])
     return Fig3Result(wall_time=time.perf_counter() - start, timings=timings, traversal=images,
                       traversal_betas=np.asarray(used, dtype=float), traversal_values=values,

@@ -30,6 +30,8 @@ from numerics.gauge import EXACT_MAX_K
 from numerics.input_error import InputError
 from numerics.model import FIG3_DIAGONAL, FIG3_OFFSET
 
+from .stopping import PAPER_BUDGET, StoppingRule
+
 
 class ProtocolError(InputError):
     """An invalid protocol: ``field`` names the protocol field."""
@@ -154,6 +156,8 @@ class Protocol:
     common_random_numbers: bool = True            # a realisation shares its init and noise across betas
     eval_on: str = "train"                        # 'train' or 'fresh'
     exact_alignment_max_k: int = EXACT_MAX_K
+    stopping: StoppingRule | None = None          # train each model until converged (then ``epochs`` is ignored)
+    first_seed: int = 0                           # realisations first_seed .. first_seed + seeds - 1 (chunks, spot checks)
     # Fig. 3 only
     digit: int = 3
     canvas_factor: float = 2.0
@@ -165,6 +169,16 @@ class Protocol:
     traversal_steps: int = 7
     traversal_range: float = 2.5
     disagreements: tuple[Disagreement, ...] = field(default=DISAGREEMENTS, repr=False)
+
+    @property
+    def max_epochs(self) -> int:
+        """The most epochs a model of this protocol trains."""
+        return self.epochs if self.stopping is None else self.stopping.max_epochs
+
+    @property
+    def replicates(self) -> tuple[int, ...]:
+        """The realisations this protocol runs."""
+        return tuple(range(self.first_seed, self.first_seed + self.seeds))
 
     @property
     def k(self) -> int:
@@ -188,7 +202,7 @@ class Protocol:
                   ("seed", self.seed, 0, 2 ** 63 - 1), ("examples", self.examples, 2, 10_000_000),
                   ("batch_size", self.batch_size, 1, 10_000_000), ("latents", self.latents, 1, 10),
                   ("mc_samples", self.mc_samples, 2, 1_000_000), ("digit", self.digit, 0, 9),
-                  ("traversal_steps", self.traversal_steps, 2, 101)]
+                  ("traversal_steps", self.traversal_steps, 2, 101), ("first_seed", self.first_seed, 0, 10_000_000)]
         for name, value, lo, hi in checks:
             if not (isinstance(value, (int, np.integer)) and lo <= value <= hi):
                 raise ProtocolError(name, f"must be an integer between {lo} and {hi}, got {value}")
@@ -200,6 +214,8 @@ class Protocol:
             raise ProtocolError("dtype", f"must be float32 or float64, got '{self.dtype}'")
         if self.eval_on not in ("train", "fresh"):
             raise ProtocolError("eval_on", f"must be 'train' or 'fresh', got '{self.eval_on}'")
+        if self.stopping is not None and not isinstance(self.stopping, StoppingRule):
+            raise ProtocolError("stopping", f"must be a StoppingRule or None, got {self.stopping!r}")
         if any(not (math.isfinite(b) and b > 0) for b in self.traversal_betas):
             raise ProtocolError("traversal_betas", "must be finite numbers > 0")
         return self
@@ -211,6 +227,8 @@ class Protocol:
         out["ln_betas"] = [math.log(b) for b in self.betas]
         out["traversal_betas"] = list(self.traversal_betas)
         out["k"] = self.k
+        out["stopping"] = None if self.stopping is None else self.stopping.to_json()
+        out["max_epochs"] = self.max_epochs
         out["disagreements"] = [asdict(d) for d in self.disagreements]
         if self.figure == "fig2":
             for name in ("digit", "canvas_factor", "units_per_digit", "mixing_diagonal", "mixing_offset",
@@ -256,6 +274,23 @@ def long_fig3() -> Protocol:
     """Minutes: 10 betas (ln beta = -2.25..3.75 step 0.75, and 60) x 5 realisations, 100 epochs, 100 MC samples."""
     return Protocol(name="long-fig3", figure="fig3", betas=tuple(sorted(ln_grid(-2.25, 3.75, 0.75) + (60.0,))),
                     seeds=5, epochs=100, mc_samples=100, latents=2).validated()
+
+
+#: the grids of the converged runs: the reduced ones (half-decades around beta = 1; Fig. 3 also beta = 60, panel E)
+CONVERGED_SEEDS = 20
+
+
+def converged_fig2() -> Protocol:
+    """Fig. 2 trained to convergence (:data:`deep.betavae.stopping.PAPER_BUDGET`: at most the paper's 1000 epochs),
+    20 realisations x 6 betas, the paper's Adam (1e-3) and batch 100; the evidence the audit's verdicts rest on."""
+    return Protocol(name="converged-fig2", figure="fig2", betas=REDUCED_BETAS, seeds=CONVERGED_SEEDS, epochs=1000,
+                    mc_samples=100, stopping=PAPER_BUDGET).validated()
+
+
+def converged_fig3() -> Protocol:
+    """Fig. 3 trained to convergence, 20 realisations x 6 betas (0.1..10 and 60), as :func:`converged_fig2`."""
+    return Protocol(name="converged-fig3", figure="fig3", betas=(0.1, 0.3, 1.0, 3.0, 10.0, 60.0), seeds=CONVERGED_SEEDS,
+                    epochs=1000, mc_samples=100, latents=2, stopping=PAPER_BUDGET).validated()
 
 
 def paper_fig2() -> Protocol:

@@ -68,6 +68,7 @@ class TIEResult:
     per_example: np.ndarray
     tie_identity: float
     alignment: Alignment
+    problem: AlignmentProblem | None = None
 
 
 def true_inference_error(mu, var, x, A, exact_max_k: int = EXACT_MAX_K) -> TIEResult:
@@ -81,9 +82,24 @@ def true_inference_error(mu, var, x, A, exact_max_k: int = EXACT_MAX_K) -> TIERe
         raise ValueError(f"shapes do not fit: mu {mu.shape}, var {var.shape}, x {x.shape}, A {A.shape}")
     post = ground_truth_posterior(A)
     mean_p = x @ post.F.T                                               # eq. (19)
-    alignment = align(alignment_problem(mu, var, x, A), exact_max_k)
+    problem = alignment_problem(mu, var, x, A)
+    alignment = align(problem, exact_max_k)
     mu2, var2 = relabel_encodings(mu, var, alignment)
     per_example = kl_diagonal_to_full(mu2, var2, mean_p, post.E_inv)
     identity = kl_diagonal_to_full(mu, var, mean_p, post.E_inv)
     return TIEResult(tie=float(per_example.mean()), per_example=per_example, tie_identity=float(identity.mean()),
-                     alignment=alignment)
+                     alignment=alignment, problem=problem)
+
+
+def realigned_tie(tie_identity: float, problem: AlignmentProblem, exact_max_k: int = EXACT_MAX_K):
+    """(aligned TIE, alignment) from the unaligned TIE and the data averages alone (no encoder outputs needed).
+
+    The data-averaged KL of the relabelled q differs from the unaligned one by half the difference of the
+    relabelling costs (:mod:`numerics.gauge`): TIE(G) = TIE(identity) + (cost(G) - cost(identity)) / 2. So a stored
+    run can be re-aligned, e.g. exactly once a better alignment method exists, without its network.
+    """
+    from numerics.gauge import relabelling_cost
+    k = problem.k
+    alignment = align(problem, exact_max_k)
+    identity = float(relabelling_cost(problem, np.arange(k)[None, :], np.ones((1, k)))[0])
+    return float(tie_identity + 0.5 * (alignment.cost - identity)), alignment

@@ -26,6 +26,15 @@ from .usage import UsageError, bounded_int, check_plot_option, plot_errors
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quick", action="store_true", help="the reduced protocol (seconds) instead of the long one")
+    parser.add_argument("--protocol", choices=("reduced", "long", "converged", "paper"), metavar="NAME",
+                        help="reduced (= --quick), long (default), converged (20 realisations, each trained until the "
+                             "stopping rule holds, at most 1000 epochs: the audit's evidence), paper (Section V / "
+                             "Appendix C: 100 or 300 realisations x 1000 epochs; days on a CPU)")
+    parser.add_argument("--resume", metavar="DIR", help="run in chunks of realisations, each saved in DIR when done; "
+                                                        "rerunning the same command continues where it stopped")
+    parser.add_argument("--chunk-seeds", metavar="C", help="realisations per chunk with --resume (default 5)")
+    parser.add_argument("--evidence", metavar="FILE.json.gz", help="also store the result with its provenance as "
+                                                                   "evidence (deep.betavae.evidence)")
     parser.add_argument("--fig3", action="store_true", help="Fig. 3: one digit on a canvas at x = A s + eta (N = k = 2)")
     parser.add_argument("--seeds", metavar="S", help="realisations per beta")
     parser.add_argument("--epochs", metavar="E", help="epochs over the data set")
@@ -42,6 +51,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
                              "reads) or over a fresh sample of the same size from p(x)")
     parser.add_argument("--mnist", metavar="DIR", help="read MNIST IDX files (train-images-idx3-ubyte[.gz], "
                                                        "train-labels-idx1-ubyte[.gz]) instead of scikit-learn's digits")
+    parser.add_argument("--dtype", choices=("float32", "float64"), metavar="float32|float64",
+                        help="training precision (default float32, as on a GPU; evaluation is always float64)")
     parser.add_argument("--device", metavar="DEV", help="cpu or cuda (default: cuda when available)")
     parser.add_argument("--threads", metavar="T",
                         help="CPU threads, or 'auto' (the faster of 1 and all, measured); default 1: on a shared "
@@ -77,7 +88,7 @@ def parse_betas(text: str) -> tuple[float, ...]:
 # The protocol field each flag sets (deep.betavae.protocol.Protocol); a library error names the field, the flag is added here.
 FLAG_OF_FIELD = {"seeds": "--seeds", "epochs": "--epochs", "seed": "--train-seed", "latents": "--latents",
                  "batch_size": "--batch-size", "mc_samples": "--mc-samples", "betas": "--betas", "mnist": "--mnist",
-                 "eval_on": "--eval"}
+                 "eval_on": "--eval", "dtype": "--dtype"}
 
 
 def _usage_error(err) -> UsageError:
@@ -99,7 +110,11 @@ def build_protocol(args):
     from deep.betavae import protocol as presets
     from deep.levels import train_level
 
-    base = train_level(args.quick).figure("fig3" if args.fig3 else "fig2")
+    from deep.levels import level
+    if args.quick and args.protocol not in (None, "reduced"):
+        raise UsageError(f"--protocol: --quick is the reduced protocol, got --protocol {args.protocol}")
+    chosen = level(args.protocol) if args.protocol else train_level(args.quick)
+    base = chosen.figure("fig3" if args.fig3 else "fig2")
     changes = {}
     # integers are parsed here; their ranges are the protocol's (Protocol.validated), reported under the flag
     for name, attr in (("seeds", "seeds"), ("epochs", "epochs"), ("seed", "train_seed"), ("latents", "latents"),
@@ -115,6 +130,8 @@ def build_protocol(args):
         changes["mnist"] = args.mnist
     if args.eval is not None:
         changes["eval_on"] = args.eval
+    if args.dtype is not None:
+        changes["dtype"] = args.dtype
     try:
         return base.with_changes(**changes)
     except presets.ProtocolError as err:
@@ -212,24 +229,103 @@ def format_result(result) -> str:
     return "\n".join(lines)
 
 
+def _input_size(result) -> int:
+    """Pixels the network sees: Fig. 3's canvas, or one digit image of the set Fig. 2 mixes."""
+    if getattr(result, "canvas", None):
+        return int(result.canvas["side"]) ** 2
+    from deep.betavae.data import load_mnist, sklearn_digits
+    mnist = result.protocol.get("mnist")
+    return int(getattr(load_mnist(mnist) if mnist else sklearn_digits(), "images")[0].size)
+
+
+def _throughput(result, protocol, device) -> dict:
+    """Achieved training operations per second as a fraction of a matrix-product peak measured now (same device,
+    dtype and threads), and the time the paper's protocol would take at that speed (deep.throughput)."""
+    from deep.betavae.network import Architecture
+    from deep.betavae.protocol import paper_fig2, paper_fig3
+    from deep.device import torch_dtype, torch_threads
+    from deep.throughput import matmul_peak, projected_seconds, throughput
+
+    arch = Architecture(N=_input_size(result), k=int(result.protocol["k"]))
+    epochs = float(result.epochs_run.sum()) if result.epochs_run is not None else \
+        float(len(result.seeds) * len(result.betas) * result.protocol["epochs"])
+    with torch_threads(result.device.get("threads_used")):
+        peak = matmul_peak(device, torch_dtype(protocol.dtype))
+    out = throughput(arch, epochs, protocol.examples, result.timings["train"], peak)
+    paper = paper_fig3() if protocol.figure == "fig3" else paper_fig2()
+    out["paper_protocol"] = paper.name
+    out["paper_projected_seconds"] = projected_seconds(arch, paper, out["flops_per_second"])
+    return out
+
+
+def format_convergence(result) -> str:
+    """Per beta: epochs run, how many runs met the stopping rule, the gap to the linear optimum on the training set,
+    and TIE on fresh data next to the linear optimum's."""
+    import numpy as np
+    p = result.protocol
+    rule = p.get("stopping")
+    head = (f"stopping rule: {rule['rule']} (window {rule['window']}, tolerance {rule['tolerance']}, "
+            f"min {rule['min_epochs']}, max {rule['max_epochs']} epochs)" if rule else
+            f"fixed budget of {p['epochs']} epochs; 'converged' = the default stopping rule read off the end of the run")
+    lines = [head, f"{'beta':>8}  {'epochs [min, max]':>18}  {'converged':>9}  {'gap to linear optimum, mean [min, max]':>40}"
+                   f"  {'TIE train':>9}  {'TIE fresh':>9}  {'TIE linear':>10}"]
+    for j in sorted(range(len(result.betas)), key=lambda j: result.betas[j]):
+        e, c = result.epochs_run[:, j], result.converged[:, j]
+        gap = result.gap_to_linear_optimum[:, j]
+        lines.append(f"{result.betas[j]:>8.4g}  {f'{int(np.median(e))} [{e.min()}, {e.max()}]':>18}  "
+                     f"{f'{int(c.sum())}/{c.size}':>9}  {f'{gap.mean():.3f} [{gap.min():.3f}, {gap.max():.3f}]':>40}  "
+                     f"{result.tie[:, j].mean():>9.3f}  {result.tie_fresh[:, j].mean():>9.3f}  "
+                     f"{result.linear_optimum['tie'][:, j].mean():>10.3f}")
+    c = result.converged
+    lines.append(f"converged: {int(c.sum())} of {c.size} runs; gap = trained objective - the linear beta-VAE's optimum on "
+                 "the same training set (nats per example; > 0: the network beats the linear family)")
+    return "\n".join(lines)
+
+
+def format_throughput(speed: dict) -> str:
+    hours = speed["paper_projected_seconds"] / 3600
+    return (f"throughput {speed['flops_per_second'] / 1e9:.3g} GFLOP/s = {100 * speed['fraction_of_peak']:.1f}% of the "
+            f"matrix-product peak measured now ({speed['matmul_peak_flops_per_second'] / 1e9:.3g} GFLOP/s); at this "
+            f"speed the paper's protocol ({speed['paper_protocol']}) would take {hours:.3g} h here")
+
+
 def run(args, invocation) -> int:
     from deep.betavae.experiments import run_fig2, run_fig3
     from deep.betavae.plots import plot_fig2, plot_fig3
+    from deep.device import pick_device
 
     from ..output import command_json
 
     protocol = build_protocol(args)
     device, threads = _check_inputs(args, protocol)
+    chunk = 5 if args.chunk_seeds is None else bounded_int("--chunk-seeds", args.chunk_seeds, 1, protocol.seeds)
+    if args.chunk_seeds is not None and args.resume is None:
+        raise UsageError("--chunk-seeds: only with --resume DIR")
+    if args.evidence is not None and not args.evidence.endswith(".json.gz"):
+        raise UsageError(f"--evidence: expected a file name ending in .json.gz, got '{args.evidence}'")
     for note in _warnings(protocol):
         print(f"warning: {note}", file=sys.stderr)
     progress = sys.stderr.isatty() and not args.json
     runner = run_fig3 if protocol.figure == "fig3" else run_fig2
-    result = runner(protocol, progress=progress, device=device, threads=threads)
+    peak_device = device or pick_device(None)
+    if args.resume is not None:
+        from deep.betavae.campaign import CampaignError, run_campaign
+        try:
+            result = run_campaign(protocol, args.resume, chunk_seeds=chunk, progress=progress, device=device,
+                                  threads=threads)
+        except CampaignError as err:
+            raise UsageError(f"--resume: {err}") from None
+    else:
+        result = runner(protocol, progress=progress, device=device, threads=threads)
+    speed = _throughput(result, protocol, peak_device)
+    if args.evidence is not None:
+        from deep.betavae.evidence import write_evidence
+        write_evidence(result, args.evidence, command=["python", "-m", "verify", *invocation.command])
     if args.plot is not None:
         with plot_errors(args.plot):
             (plot_fig3 if protocol.figure == "fig3" else plot_fig2)(result, args.plot)
     if args.json:
-        doc = {"command": "train", **result.to_json()}
+        doc = {"command": "train", **result.to_json(), "throughput": speed}
         if args.plot is not None:
             doc["plot"] = args.plot
         p = result.protocol
@@ -241,6 +337,8 @@ def run(args, invocation) -> int:
                        "reconstruction_mc_samples": p["mc_samples"]}))
     else:
         print(format_result(result))
+        print(format_convergence(result))
+        print(format_throughput(speed))
         if args.plot is not None:
             print(f"wrote {args.plot}")
     return 0

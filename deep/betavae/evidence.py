@@ -1,0 +1,150 @@
+"""Stored evidence: the per-seed results of a converged campaign, with provenance, and reading them back.
+
+A campaign (:mod:`deep.betavae.campaign`) is stored as one gzip-compressed JSON document under ``evidence/`` at the
+repository root: the ``train --json`` document of every realisation x beta (its terms, epochs run, convergence, the
+linear optimum on its training set, TIE on training and fresh data, and the data averages its gauge alignment was
+chosen from), plus ``provenance``: the command that regenerates it, versions, device, seeds, wall time and
+:func:`code_hash` of the modules that produce the numbers. :func:`load_evidence` reads it back as the result type
+the checks read (``source = "artifact"``), re-aligning every TIE with the current :func:`numerics.gauge.align` from
+the stored data averages (:func:`deep.betavae.tie.realigned_tie`), so a better alignment method applies to old runs.
+
+>>> sorted(p.name for p in CODE_FILES)[:3]
+['batched.py', 'data.py', 'device.py']
+>>> len(code_hash())
+16
+"""
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+
+from numerics.gauge import Alignment, AlignmentProblem
+
+_DEEP = Path(__file__).resolve().parent
+#: the modules whose code decides a trained network's numbers (training, data, evaluation, the yardstick)
+CODE_FILES = tuple(_DEEP / name for name in ("batched.py", "network.py", "data.py", "stopping.py", "evaluate.py",
+                                             "tie.py", "yardstick.py", "experiments.py", "protocol.py")) + \
+    (_DEEP.parent / "streams.py", _DEEP.parent / "device.py")
+EVIDENCE_DIR = _DEEP.parent.parent / "evidence"
+QUANTITIES = ("elbo", "reconstruction", "kl", "objective", "tie", "tie_identity", "reconstruction_se")
+
+
+def code_hash() -> str:
+    """First 16 hex digits of the SHA-256 of :data:`CODE_FILES` (names and contents, in order)."""
+    h = hashlib.sha256()
+    for path in CODE_FILES:
+        h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()[:16]
+
+
+def evidence_path(figure: str) -> Path:
+    """Where the stored campaign of ``figure`` ('fig2' or 'fig3') lives."""
+    return EVIDENCE_DIR / f"{figure}-converged.json.gz"
+
+
+def write_evidence(result, path, *, command: list[str]) -> Path:
+    """Store ``result`` (a merged campaign) with its provenance; returns the path."""
+    from numerics.artifacts import dumps
+    doc = {"provenance": {"command": command, "code_hash": code_hash(),
+                          "code_files": [str(p.relative_to(_DEEP.parent.parent)) for p in CODE_FILES],
+                          "versions": result.versions, "device": result.device, "seeds": list(result.seeds),
+                          "wall_time_seconds": result.wall_time, "timings": result.timings},
+           "result": {"command": "train", **result.to_json()}}
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    with gzip.open(tmp, "wt", encoding="utf-8", compresslevel=9) as f:
+        f.write(dumps(doc, indent=None))
+    tmp.replace(path)
+    return path
+
+
+def read_evidence(path) -> dict:
+    """The stored document (provenance and result) as plain data."""
+    with gzip.open(Path(path), "rt", encoding="utf-8") as f:
+        return json.load(f)
+
+
+def load_evidence(path, exact_max_k: int | None = None):
+    """The stored campaign as a result object with ``source = "artifact"``; ``.provenance`` carries the provenance
+    and whether the current code hash equals the stored one."""
+    doc = read_evidence(path)
+    result = result_from_json(doc["result"], source="artifact", exact_max_k=exact_max_k)
+    provenance = {**doc["provenance"], "current_code_hash": code_hash(), "path": str(path)}
+    provenance["code_hash_matches"] = provenance["current_code_hash"] == provenance["code_hash"]
+    return dataclasses.replace(result, provenance=provenance)
+
+
+def protocol_from_json(doc: dict):
+    """The :class:`deep.betavae.protocol.Protocol` a result's ``protocol`` record describes."""
+    from .protocol import Protocol
+    from .stopping import StoppingRule
+    fields = {f.name for f in dataclasses.fields(Protocol)} - {"disagreements"}
+    kw = {k: v for k, v in doc.items() if k in fields}
+    for name in ("betas", "traversal_betas"):
+        if name in kw:
+            kw[name] = tuple(float(b) for b in kw[name])
+    if kw.get("stopping") is not None:
+        kw["stopping"] = StoppingRule(**{k: v for k, v in kw["stopping"].items() if k != "rule"})
+    return Protocol(**kw).validated()
+
+
+def _problem(d: dict) -> AlignmentProblem:
+    return AlignmentProblem(**{k: np.asarray(v, dtype=float) for k, v in d.items()})
+
+
+def _alignment(d: dict) -> Alignment:
+    return Alignment(permutation=tuple(d["permutation"]), signs=tuple(d["signs"]), cost=d["cost"], method=d["method"],
+                     evaluated=d["evaluated"], how=d["how"], tied_permutations=tuple(map(tuple, d["tied_permutations"])),
+                     unique=d["unique"])
+
+
+def result_from_json(doc: dict, source: str = "run", exact_max_k: int | None = None):
+    """A Fig2Result/Fig3Result from its ``train --json`` document. With ``exact_max_k`` (or always, for an artifact)
+    the TIE values are re-aligned from the stored data averages with the current alignment method."""
+    from .experiments import Fig2Result, Fig3Result
+    from .tie import realigned_tie
+
+    seeds, betas = [int(s) for s in doc["seeds"]], [float(b) for b in doc["betas"]]
+    at = {(int(r["seed"]), float(r["beta"])): r for r in doc["records"]}
+    rows = [[at[(s, b)] for b in betas] for s in seeds]
+    table = lambda f, dtype=float: np.array([[f(r) for r in row] for row in rows], dtype=dtype)   # noqa: E731
+    arrays = {q: table(lambda r, q=q: r[q]) for q in QUANTITIES}
+    alignment = tuple(tuple(_alignment(r["alignment"]) for r in row) for row in rows)
+    has = rows[0][0]
+    extra = {}
+    if "epochs_run" in has:
+        extra.update(epochs_run=table(lambda r: r["epochs_run"], int), converged=table(lambda r: r["converged"], bool),
+                     last_improvement=table(lambda r: np.nan if r["last_improvement"] is None else r["last_improvement"]))
+    if "linear_optimum" in has:
+        extra["linear_optimum"] = {q: table(lambda r, q=q: r["linear_optimum"][q]) for q in has["linear_optimum"]}
+    if "tie_fresh" in has:
+        extra.update(tie_fresh=table(lambda r: r["tie_fresh"]), tie_identity_fresh=table(lambda r: r["tie_identity_fresh"]))
+    if "alignment_problems" in has:
+        problems = {w: tuple(tuple(_problem(r["alignment_problems"][w]) for r in row) for row in rows)
+                    for w in has["alignment_problems"]}
+        extra["problems"] = problems
+        if source == "artifact" or exact_max_k is not None:
+            from numerics.gauge import EXACT_MAX_K
+            kmax = EXACT_MAX_K if exact_max_k is None else exact_max_k
+            redo = [[realigned_tie(r["tie_identity"], problems["train"][i][j], kmax) for j, r in enumerate(row)]
+                    for i, row in enumerate(rows)]
+            arrays["tie"] = np.array([[t for t, _ in row] for row in redo])
+            alignment = tuple(tuple(a for _, a in row) for row in redo)
+            extra["tie_fresh"] = np.array([[realigned_tie(r["tie_identity_fresh"], problems["fresh"][i][j], kmax)[0]
+                                            for j, r in enumerate(row)] for i, row in enumerate(rows)])
+    reference = {k: (np.asarray(v) if isinstance(v, list) else v) for k, v in doc["reference"].items()}
+    common = dict(protocol=doc["protocol"], betas=np.asarray(betas), seeds=tuple(seeds),
+                  final_loss=table(lambda r: r["final_loss"]), alignment=alignment, reference=reference,
+                  images=doc["images"], wall_time=doc["wall_time"], timings=doc["timings"], device=doc["device"],
+                  versions=doc["versions"], source=source, **arrays, **extra)
+    if doc["figure"] == "fig3":
+        t = doc["traversal"]
+        return Fig3Result(traversal=np.asarray(t["images"]), traversal_betas=np.asarray(t["betas"]),
+                          traversal_values=np.asarray(t["values"]), canvas=t["canvas"], **common)
+    return Fig2Result(**common)
