@@ -12,7 +12,8 @@ and every quantity of :data:`deep.linear.compare.QUANTITIES` is compared with
 variance, decoder and prior variances) runs on path (a) only: path (b)'s sampler and minibatch objective
 (``deep.linear.network.sample_data``, ``sampled_objective``) are those of the paper's model. ``max_relative_error`` is the largest relative error over all
 quantities, betas and seeds of path (a); path (b) is reported per beta with its predicted
-Monte-Carlo error (:func:`deep.linear.compare.mc_prediction`), never in ``max_relative_error``.
+Monte-Carlo error (:func:`deep.linear.compare.mc_prediction`) and its predicted optimisation time constant
+(:func:`deep.linear.time_constants.assess`), never in ``max_relative_error``.
 The torch autograd gradient is compared with the gradient generated from SymPy
 (:func:`deep.linear.gradient_check.gradient_check`).
 
@@ -56,6 +57,7 @@ from .metrics import LinearData, trained_quantities
 from .network import DTYPE, DataFactor
 from .plan import PATHS, CrosscheckPlan, command_plan
 from .result import CrosscheckRecord, CrosscheckResult
+from .time_constants import assess
 from .train import NEWTON_MAX_PARAMS, train_exact, train_sampled
 
 
@@ -129,7 +131,7 @@ def run_crosscheck(A, betas=None, seeds=None, *, paths=PATHS, quick: bool = Fals
         At = torch.as_tensor(data.B, dtype=DTYPE, device=dev)
         factor = DataFactor(At, data.noise, k)      # the paper's model: as_data(At), Sigma_x = A A^T + I
         grad = gradient_check(A, plan.gradient_points, seed=seed_list[0], device=dev)
-        refs, predictions = {}, {}
+        refs, predictions, constants = {}, {}, {}
         bar = _progress_bar(len(jobs), progress)
         for path, beta, s in jobs:
             ref = refs.setdefault(beta, reference(A, beta))
@@ -139,12 +141,13 @@ def run_crosscheck(A, betas=None, seeds=None, *, paths=PATHS, quick: bool = Fals
             quantities = trained_quantities(run.params, A, beta)
             comps = compare(quantities, ref)
             monte = _monte_carlo(A, beta, plan, comps, predictions, dev) if path == "sampled" else None
+            tc = _time_constant(A, beta, plan, constants, dev) if path == "sampled" else None
             records.append(CrosscheckRecord(
                 path=path, beta=beta, seed=s, comparisons=comps,
                 max_relative_error=worst_error(comps), optimiser=run.optimiser_record(),
                 monte_carlo=monte,
                 alignment=quantities.alignment,
-                wall_time=time.perf_counter() - t1))
+                wall_time=time.perf_counter() - t1, time_constant=tc))
             bar.update(1)
         bar.close()
     exact = [r.max_relative_error for r in records if r.path == "exact"]
@@ -173,6 +176,17 @@ def _monte_carlo(A, beta, plan: CrosscheckPlan, comps, predictions: dict, dev) -
         n = (s.steps - s.average_start) * s.batch
         predictions[beta] = mc_prediction(A, beta, n, grad_samples=plan.mc_grad_samples, device=dev)
     return monte_carlo_z(comps, predictions[beta])
+
+
+def _time_constant(A, beta, plan: CrosscheckPlan, constants: dict, dev) -> dict | None:
+    """Path (b)'s predicted time constant and the window rule (one per beta, cached in ``constants``); None
+    without a Monte-Carlo prediction (the Hessian and gradient moments cost about as much)."""
+    N, k = A.shape
+    if not plan.mc_prediction or parameter_count(N, k) > NEWTON_MAX_PARAMS:
+        return None
+    if beta not in constants:
+        constants[beta] = assess(A, beta, plan.sampled, device=dev).to_json()
+    return constants[beta]
 
 
 def _progress_bar(total: int, enabled: bool):

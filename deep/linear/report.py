@@ -14,6 +14,7 @@ from __future__ import annotations
 from .compare import MC_Z_LIMIT
 from .plan import PATHS
 from .result import CrosscheckResult
+from .time_constants import WINDOW_TAUS
 
 COLUMNS = (("d^2", ("dtd_eigenvalues",)), ("Sigma_z", ("sigma_z",)),
            ("zeros", ("w_sigma", "b_mu", "b_D", "dtd_offdiagonal")), ("recon", ("reconstruction",)),
@@ -53,7 +54,7 @@ def format_result(r: CrosscheckResult, description: str = "") -> str:
             lines.append(f"path (b): Adam on fresh samples x = A s + eta, reparameterised ({s['steps']} steps x "
                          f"{s['batch']}, lr {s['lr']:g}, iterates averaged over the last {s['average_fraction']:.0%}); "
                          f"seeds {', '.join(map(str, seeds))}")
-            lines.append(head + "  | max z (error / predicted Monte-Carlo rms)")
+            lines.append(head + "  | max z (error / predicted Monte-Carlo rms) | h_min   tau_pred  window/tau")
         for beta in sorted({x.beta for x in recs}):
             rs = [x for x in recs if x.beta == beta]
             cells = " ".join(_cell([x.comparisons[q].relative_error for x in rs for q in qs]) for _, qs in COLUMNS)
@@ -66,12 +67,20 @@ def format_result(r: CrosscheckResult, description: str = "") -> str:
             else:
                 zs = [x.monte_carlo.get("max_z") for x in rs if x.monte_carlo and x.monte_carlo.get("max_z") is not None]
                 tail = "  | " + (", ".join(f"{z:.3g}" for z in zs) if zs else "not predicted")
+                tc = rs[0].time_constant
+                if tc:
+                    tail = f"{tail:<46}| {tc['h_min']:7.2g} {tc['tau_pred']:8.3g}  {tc['window_taus']:6.3g} " \
+                           + ("converged" if tc["converged"] else "UNCONVERGED")
             lines.append(f"{beta:9.5g} " + cells + tail)
         if path == "exact":
             lines.append(f"max_relative_error (path a, every quantity, beta and seed) = {r.max_relative_error:.2e}")
         else:
             lines.append(f"largest relative error of path (b) = {r.sampled_max_relative_error():.2e} "
                          f"(not part of max_relative_error; z <= {MC_Z_LIMIT:g} means within Monte-Carlo error)")
+            if r.sampled_max_z is not None:
+                lines.append(f"sampled_max_z = {r.sampled_max_z:.3g}; tau_pred = 1 / slowest rate of Adam's late "
+                             f"preconditioned step at the optimum (steps at the peak lr); the Monte-Carlo prediction "
+                             f"needs the lr-weighted averaging window >= {WINDOW_TAUS:g} tau")
     if any(x.comparisons["tie"].relative_error is None for x in r.records):
         lines.append("note: TIE n/a: with a covariance there are no sources, so no ground-truth posterior to compare with")
     if p.get("near_threshold"):

@@ -14,8 +14,8 @@ document as plain data; :func:`numerics.artifacts.dumps` writes it (an infinite 
 >>> identity = Alignment((0, 1), (1, 1), cost=0.0, method="exact", evaluated=8, how="all 8 signed permutations")
 >>> rec = CrosscheckRecord("exact", 2.0, 0, exact, 0.0, work, monte_carlo=None, alignment=identity, wall_time=0.1)
 >>> doc = CrosscheckResult(0.0, (rec,), gradient_check={}, protocol={"name": "example"}, wall_time=0.1).to_json()
->>> doc["sampled_max_relative_error"], doc["per_beta"][0]["iterations"]
-(None, [{'seed': 0, 'lbfgs': 40, 'newton': 3, 'escapes': 0, 'kind': 'maximum'}])
+>>> doc["sampled_max_relative_error"], doc["sampled_max_z"], doc["per_beta"][0]["iterations"]
+(None, None, [{'seed': 0, 'lbfgs': 40, 'newton': 3, 'escapes': 0, 'kind': 'maximum'}])
 """
 from __future__ import annotations
 
@@ -42,6 +42,7 @@ class CrosscheckRecord:
     monte_carlo: dict | None     # path (b): predicted rms relative error per quantity and z = observed / predicted
     alignment: Alignment | None  # the signed permutation that minimised TIE (None: no sources, no TIE)
     wall_time: float
+    time_constant: dict | None = None   # path (b): predicted time constant and the window rule (time_constants.py)
 
     def iterations(self) -> dict:
         """What the optimiser did, in short: L-BFGS iterations, Newton steps, escapes (a); Adam steps (b)."""
@@ -57,7 +58,7 @@ class CrosscheckRecord:
                                    "relative_error": c.relative_error} for k, c in self.comparisons.items()},
                 "optimiser": self.optimiser, "monte_carlo": self.monte_carlo,
                 "alignment": self.alignment.to_json() if self.alignment is not None else None,
-                "wall_time": self.wall_time}
+                "time_constant": self.time_constant, "wall_time": self.wall_time}
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,14 @@ class CrosscheckResult:
         errs = [r.max_relative_error for r in self.by_path("sampled")]
         return max(errs) if errs else None
 
+    @property
+    def sampled_max_z(self) -> float | None:
+        """Path (b)'s largest z (error / predicted Monte-Carlo rms) over every quantity, beta and seed; None when
+        path (b) did not run or got no prediction. <= MC_Z_LIMIT (6) means within Monte-Carlo error."""
+        zs = [r.monte_carlo["max_z"] for r in self.by_path("sampled")
+              if r.monte_carlo and r.monte_carlo.get("max_z") is not None]
+        return max(zs) if zs else None
+
     def per_beta(self) -> list[dict]:
         """For each path and beta: worst relative error per quantity over the seeds, iterations per seed."""
         out = []
@@ -91,7 +100,8 @@ class CrosscheckResult:
                             "max_relative_error": max(r.max_relative_error for r in rs),
                             "relative_error": {q: _worst(r.comparisons[q].relative_error for r in rs) for q in QUANTITIES},
                             "objective_spread_over_seeds": float(np.ptp([r.comparisons["objective"].trained for r in rs])),
-                            "iterations": [r.iterations() for r in rs]})
+                            "iterations": [r.iterations() for r in rs],
+                            **({"time_constant": rs[0].time_constant} if path == "sampled" else {})})
         return out
 
     def to_json(self) -> dict:
@@ -99,6 +109,7 @@ class CrosscheckResult:
         return {"command": "crosscheck",
                 "max_relative_error": self.max_relative_error if self.by_path("exact") else None,
                 "sampled_max_relative_error": self.sampled_max_relative_error(),
+                "sampled_max_z": self.sampled_max_z,
                 "gradient_check": self.gradient_check, "problem": self.problem, "protocol": self.protocol,
                 "environment": self.environment, "wall_time": self.wall_time, "per_beta": self.per_beta(),
                 "records": [r.to_json() for r in self.records]}
