@@ -69,6 +69,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
     args = parser.parse_args()
+    import bench_alignment
     import bench_deep
     import bench_general
     import bench_numerics
@@ -76,7 +77,7 @@ def main():
     import bench_phase_diagram
     rows = bench_numerics.rows() + bench_optimal_beta_k.rows() + bench_deep.batched_vs_loop(3) \
         + bench_deep.reduced_in_process() + bench_deep.throughput_and_early_stop() + bench_deep.cli_runs() \
-        + bench_general.rows() + bench_phase_diagram.rows() \
+        + bench_alignment.rows() + bench_general.rows() + bench_phase_diagram.rows() \
         + command_rows()
     machine = machine_description()
     if args.markdown:

@@ -19,7 +19,12 @@ for a trained network, so this is a quadratic assignment problem:
 * :func:`exact_alignment` enumerates every signed permutation (in batches, vectorised) and keeps the
   first minimum in a fixed order (permutations lexicographic, then signs with + first);
 * :func:`heuristic_alignment` runs a local search whose result is an upper bound, and says so;
-* :func:`align` picks the first for k <= :data:`EXACT_MAX_K`, the second above;
+* :func:`numerics.gauge_exact.branch_and_bound` proves the minimum beyond enumeration's reach (k = 10 in
+  well under a second on trained-network-like problems), starting from the local search; when its node
+  limit stops it first, its result is the local search's kind (an upper bound) and carries a proved
+  lower bound;
+* :func:`align` enumerates for k <= :data:`ENUMERATION_MAX_K`, runs the branch and bound up to
+  :data:`EXACT_MAX_K` (the largest k aligned exactly) and the local search above;
 * :func:`assignment_alignment` is the special case where the cost separates over the latents (M
   diagonal and vbar_j + M_jj the same for every j, as at the closed-form optimum): a linear assignment,
   exact.
@@ -46,7 +51,11 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 #: largest k whose 2^k k! signed permutations are enumerated: 645,120 at k = 7, ~0.1 s per network
-EXACT_MAX_K = 7
+ENUMERATION_MAX_K = 7
+#: largest k aligned exactly (enumeration up to ENUMERATION_MAX_K, branch and bound above; Fig. 2 has k = 10)
+EXACT_MAX_K = 10
+#: bounds the branch and bound may evaluate per alignment (deterministic; ~10 s at k = 10 if all are spent)
+NODE_LIMIT = 20_000
 #: random starts of the local search beyond EXACT_MAX_K (besides the assignment start and the identity)
 HEURISTIC_RESTARTS = 8
 EXACT, HEURISTIC = "exact", "heuristic"
@@ -58,7 +67,9 @@ class Alignment:
 
     ``cost``: the relabelling cost it attains (smaller is better; :class:`AlignmentProblem`).
     ``method``: 'exact' (the minimum) or 'heuristic' (an upper bound of the minimum); ``how`` says how it
-    was found, ``evaluated`` how many costs were computed. ``tied_permutations`` lists the permutations
+    was found, ``evaluated`` how many costs (or, for the branch and bound, bounds) were computed.
+    ``lower_bound``: a proved lower bound of the minimum where the search proved one without reaching the
+    minimum (a branch and bound stopped by its node limit), else None. ``tied_permutations`` lists the permutations
     that attain the same cost where the search determines them (empty otherwise), and ``unique`` says
     whether the labelling is unique (None where not determined).
     """
@@ -71,6 +82,7 @@ class Alignment:
     how: str
     tied_permutations: tuple[tuple[int, ...], ...] = ()
     unique: bool | None = None
+    lower_bound: float | None = None
 
     @property
     def is_exact(self) -> bool:
@@ -81,10 +93,14 @@ class Alignment:
         return signed_permutation_matrix(self.permutation, self.signs).T
 
     def to_json(self) -> dict:
-        """Every field, with ``exact`` spelled out (the one JSON form of an alignment, theory's and networks')."""
-        return {"permutation": list(self.permutation), "signs": list(self.signs), "cost": self.cost,
-                "method": self.method, "exact": self.is_exact, "evaluated": self.evaluated, "how": self.how,
-                "tied_permutations": [list(p) for p in self.tied_permutations], "unique": self.unique}
+        """Every field, with ``exact`` spelled out (the one JSON form of an alignment, theory's and networks');
+        ``lower_bound`` only where there is one."""
+        out = {"permutation": list(self.permutation), "signs": list(self.signs), "cost": self.cost,
+               "method": self.method, "exact": self.is_exact, "evaluated": self.evaluated, "how": self.how,
+               "tied_permutations": [list(p) for p in self.tied_permutations], "unique": self.unique}
+        if self.lower_bound is not None:
+            out["lower_bound"] = self.lower_bound
+        return out
 
 
 # ------------------------------------------------------------------------------ the relabelling cost
@@ -239,9 +255,15 @@ def heuristic_alignment(problem: AlignmentProblem, restarts: int = HEURISTIC_RES
                      evaluated, how)
 
 
-def align(problem: AlignmentProblem, exact_max_k: int = EXACT_MAX_K) -> Alignment:
-    """Exact enumeration for k <= ``exact_max_k``, the heuristic above."""
-    return exact_alignment(problem) if problem.k <= exact_max_k else heuristic_alignment(problem)
+def align(problem: AlignmentProblem, exact_max_k: int = EXACT_MAX_K, node_limit: int = NODE_LIMIT) -> Alignment:
+    """The minimum for k <= ``exact_max_k``: enumeration up to :data:`ENUMERATION_MAX_K`, branch and bound above
+    (an upper bound with a lower bound if ``node_limit`` bounds do not settle it); the heuristic above."""
+    if problem.k > exact_max_k:
+        return heuristic_alignment(problem)
+    if problem.k <= ENUMERATION_MAX_K:
+        return exact_alignment(problem)
+    from .gauge_exact import branch_and_bound     # here, not at the top: gauge_exact builds on this module
+    return branch_and_bound(problem, node_limit=node_limit).to_alignment()
 
 
 # ------------------------------------------------------------------------- applying a relabelling

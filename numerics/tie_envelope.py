@@ -57,7 +57,7 @@ from .gauge import EXACT, Alignment, assignment_alignment
 from .tie_fast import ArbUnits
 
 # Compare all k! permutations up to this k (to list the ties), linear assignment in float64 beyond. Not the gauge
-# module's EXACT_MAX_K: there the cost does not separate, so enumeration is the only exact search and runs once per
+# module's limits: there the cost does not separate, so an exact search (enumeration, branch and bound) runs once per
 # network in float64; here the assignment is already exact and the enumeration runs at every mpmath evaluation.
 ENUMERATE_MAX_K = 4
 

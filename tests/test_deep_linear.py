@@ -25,7 +25,7 @@ from deep.linear.compare import MC_Z_LIMIT, QUANTITIES, compare, mc_prediction, 
 from deep.linear.train import ExactSettings, SampledSettings, train_exact, train_sampled
 from numerics import generated as gen
 from numerics import model, stationary_starts
-from numerics.gauge import EXACT_MAX_K, relabel_parameters, signed_permutation_matrix
+from numerics.gauge import ENUMERATION_MAX_K, relabel_parameters, signed_permutation_matrix
 from numerics.model import Parameters, spectrum
 from numerics.optimum import closed_form_optimum, closed_form_terms
 from numerics.problems import fig3_problem, paper_problem, random_problem
@@ -186,16 +186,16 @@ def test_alignment_recovers_a_known_relabelling_and_agrees_with_the_closed_form(
     assert lm.tie(q, A) > ct.tie + 0.1                 # unaligned, the relabelled network looks worse
 
 
-def test_alignment_beyond_exact_enumeration_is_a_flagged_local_search():
+def test_alignment_beyond_exact_enumeration_is_exact_by_branch_and_bound():
     rng = np.random.default_rng(8)
-    k = EXACT_MAX_K + 1
+    k = ENUMERATION_MAX_K + 1
     A = random_problem(10, k, seed=2).A
     opt = closed_form_optimum(A, 0.9)
     p = Parameters(*opt.arrays())
     q = relabel_parameters(p, signed_permutation_matrix(rng.permutation(k), rng.choice([-1, 1], size=k)))
     al = lm.aligned_tie(q, A)
     assert al.tie == pytest.approx(closed_form_terms(A, 0.9).tie, rel=1e-10)
-    assert al.alignment.method == "heuristic" and "upper bound" in al.alignment.how
+    assert al.alignment.is_exact and "branch and bound" in al.alignment.how
 
 
 # ------------------------------------------------------------------------------ path (a): exact objective

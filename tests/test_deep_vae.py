@@ -264,11 +264,14 @@ def test_heuristic_alignment_against_exact_enumeration(k):
     assert found >= 11, f"the heuristic found the optimum in only {found}/12 instances"
 
 
-def test_large_k_uses_the_flagged_heuristic():
+def test_large_k_is_exact_by_branch_and_bound_and_beyond_the_cut_off_a_flagged_heuristic():
     A, x, mu, var = _random_problem(8, N=12)
-    result = tie.true_inference_error(mu, var, x, A)
-    record = result.alignment.to_json()
+    exact = tie.true_inference_error(mu, var, x, A)
+    assert exact.alignment.is_exact and "branch and bound" in exact.alignment.how
+    record = tie.true_inference_error(mu, var, x, A, exact_max_k=7).alignment.to_json()
     assert record["method"] == "heuristic" and record["exact"] is False and "upper bound" in record["how"]
+    # the heuristic's value is an upper bound of the exact one
+    assert tie.true_inference_error(mu, var, x, A, exact_max_k=7).tie >= exact.tie - 1e-12
 
 
 def test_tie_of_linear_optimum_matches_closed_form():

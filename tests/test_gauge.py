@@ -121,7 +121,7 @@ def test_align_switches_at_the_one_cut_off():
     problem = _problem(mu, var, x, A)
     assert gauge.align(problem).is_exact
     assert not gauge.align(problem, exact_max_k=2).is_exact
-    assert gauge.EXACT_MAX_K == 7
+    assert gauge.ENUMERATION_MAX_K == 7 and gauge.EXACT_MAX_K == 10
 
 
 def test_assignment_is_exact_when_the_cost_separates():

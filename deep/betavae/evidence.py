@@ -34,11 +34,30 @@ EVIDENCE_DIR = _DEEP.parent.parent / "evidence"
 QUANTITIES = ("elbo", "reconstruction", "kl", "objective", "tie", "tie_identity", "reconstruction_se")
 
 
-def code_hash() -> str:
-    """First 16 hex digits of the SHA-256 of :data:`CODE_FILES` (names and contents, in order)."""
+def code_of(source: str) -> str:
+    """The code of a module without its comments and docstrings (a canonical dump of its syntax tree): what a
+    change must touch to change a number.
+
+    >>> code_of("x = 1  # one") == code_of('\"\"\"Doc.\"\"\"\\nx = 1')
+    True
+    """
+    import ast
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.Expr) and \
+                isinstance(getattr(body[0], "value", None), ast.Constant) and isinstance(body[0].value.value, str):
+            node.body = body[1:] or [ast.Pass()]
+    return ast.dump(tree)
+
+
+def code_hash(sources: dict[str, str] | None = None) -> str:
+    """First 16 hex digits of the SHA-256 of the code (:func:`code_of`) of :data:`CODE_FILES`, in order; ``sources``
+    (file name -> text) hashes given texts instead, e.g. those of a past commit."""
     h = hashlib.sha256()
     for path in CODE_FILES:
-        h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+        text = sources[path.name] if sources is not None else path.read_text()
+        h.update(path.name.encode() + b"\0" + code_of(text).encode() + b"\0")
     return h.hexdigest()[:16]
 
 

@@ -22,8 +22,9 @@ columns); its quantities are the model's one :class:`numerics.model.Terms`.
   cannot tell units, or their signs, apart), chosen by :mod:`numerics.gauge` from the network's
   population moments (:func:`alignment_problem`). For a trained network the dependence on the
   permutation is quadratic, not linear (the cross terms vanish only when
-  W_mu Sigma_x W_mu^T + b_mu b_mu^T is diagonal, as at the optimum): exact enumeration for
-  k <= ``numerics.gauge.EXACT_MAX_K``, a flagged local search (an upper bound) above. These TIE functions take the
+  W_mu Sigma_x W_mu^T + b_mu b_mu^T is diagonal, as at the optimum): exact (enumeration up to
+  ``numerics.gauge.ENUMERATION_MAX_K``, branch and bound up to ``EXACT_MAX_K``), a flagged local search (an upper
+  bound) above. These TIE functions take the
   unit-noise mixing matrix; with noise and prior variances :func:`unit_gauge` maps the network onto it first
   (x / sigma_eta, z / sigma_p: the true posterior of the sources is the same, TIE is measured on z / sigma_p).
 * :func:`trained_quantities`: the terms with the alignment and the shape of the network (spectrum of

@@ -67,7 +67,7 @@ def run(args, invocation) -> int:
     if given.data.sampled_from is not None:
         curve = _with_finite_sample_tie(curve, given)
         notes.append("TIE of the finite-sample optimum against the true posterior of the sources (the encoder uses the "
-                      "sample's eigenvectors), aligned by the best signed permutation (exact up to k = 7)")
+                      "sample's eigenvectors), aligned by the best signed permutation (exact up to k = 10)")
     elif not given.data.has_truth:
         notes.append(NO_TRUTH)
     if (curve.betas == 0).any():
