@@ -193,3 +193,31 @@ def test_float32_training_agrees_with_float64_within_the_stated_tolerance():
     double = run_fig3(_tiny(epochs=3, dtype="float64"))
     for q in ("objective", "elbo", "kl", "tie"):
         np.testing.assert_allclose(getattr(single, q), getattr(double, q), rtol=0, atol=1e-3, err_msg=q)
+
+
+# ------------------------------------------------------------------------------------------ the train command
+def test_train_protocol_paper_runs_in_resumable_chunks_and_stores_evidence(tmp_path):
+    from cli_run import run_main, strict_json
+
+    from deep.betavae.evidence import load_evidence
+    from numerics.artifacts import without_timings
+
+    campaign, evidence = tmp_path / "campaign", tmp_path / "fig3.json.gz"
+    argv = ["train", "--protocol", "paper", "--fig3", "--seeds", "2", "--epochs", "1", "--betas", "1,60",
+            "--mc-samples", "2", "--batch-size", "500", "--resume", str(campaign), "--chunk-seeds", "1", "--json"]
+    status, out, err = run_main(argv + ["--evidence", str(evidence)])
+    assert status == 0, err
+    first = strict_json(out)
+    assert first["protocol"]["name"] == "paper-fig3" and first["protocol"]["seeds"] == 2
+    assert sorted(p.name for p in campaign.glob("chunk-*.json")) == ["chunk-00000-00000.json", "chunk-00001-00001.json"]
+    assert 0 < first["throughput"]["fraction_of_peak"] and first["throughput"]["paper_projected_seconds"] > 0
+    stamp = {p: p.stat().st_mtime_ns for p in campaign.glob("chunk-*.json")}
+    status, out, err = run_main(argv)                    # everything is there: nothing is trained again
+    assert status == 0, err
+    assert {p: p.stat().st_mtime_ns for p in campaign.glob("chunk-*.json")} == stamp
+    assert without_timings(strict_json(out)["records"]) == without_timings(first["records"])
+    stored = load_evidence(evidence)
+    assert stored.provenance["command"][:4] == ["python", "-m", "verify", "train"] and len(stored.seeds) == 2
+    # another protocol in the same directory is refused, one line, nothing trained
+    status, out, err = run_main([*argv[:7], "2", *argv[8:]])
+    assert status == 2 and out == "" and err.count("\n") == 1 and err.startswith("error: --resume:"), err

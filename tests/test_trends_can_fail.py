@@ -1,8 +1,10 @@
-"""The Fig. 2 / Fig. 3 trend decisions (``verify.checks_deep``) on synthetic per-seed results with a known answer,
-and the trained-network metric that feeds them (the gauge-aligned TIE of ``deep.betavae.tie``) against eq. (25).
+"""The Fig. 2 / Fig. 3 trend decisions (``verify.checks_deep``, on ``verify.seed_statistics``) on synthetic per-seed
+results with a known answer, and the trained-network metric that feeds them (the gauge-aligned TIE of
+``deep.betavae.tie``) against eq. (25).
 
 Each synthetic result is a (seeds x betas) table built so that the answer is known by construction: a clear
-increase, a flat line whose seed noise averages out exactly, a clear decrease, a maximum at the grid's edge.
+increase, a flat line whose seed noise averages out exactly, a clear decrease, a maximum at the grid's edge, an
+interior minimum, too few seeds to decide; and the record of how its runs ended (converged or not).
 """
 from itertools import permutations, product
 from types import SimpleNamespace
@@ -14,52 +16,32 @@ from verify import checks_deep as CD
 from verify.context import AuditContext
 
 BETAS = np.array([0.25, 0.5, 1.0, 2.0, 4.0, 8.0])
-# per-seed noise with every column summing to 0: the seed mean is exactly the base curve, while the paired
-# differences between neighbouring betas still have a spread (their standard error is not 0)
-NOISE = 0.01 * np.array([[1, -1, 2, 0, -2, 1],
-                         [-1, 2, -1, 1, 1, -2],
-                         [2, 0, -2, -1, 0, 1],
-                         [-2, -1, 1, 0, 1, 0]], dtype=float)
+
+
+def zero_mean_noise(n, scale=0.01, seed=0):
+    """(n x 6) seed noise whose every column sums to 0: the seed mean is exactly the base curve, while the paired
+    differences between neighbouring betas still spread (about 1.4 scale per seed)."""
+    noise = np.random.default_rng(seed).normal(0, scale, size=(n, len(BETAS)))
+    return noise - noise.mean(axis=0)
+
+
+NOISE = zero_mean_noise(20)
 
 
 def table(base, noise=NOISE):
     return np.asarray(base, dtype=float)[None, :] + noise
 
 
-def context(betas=BETAS, **arrays):
-    """An audit context whose Fig. 2 and Fig. 3 runs are the given synthetic per-seed arrays."""
+def context(betas=BETAS, runs=None, **arrays):
+    """An audit context whose Fig. 2 and Fig. 3 runs are the given synthetic per-seed arrays (``runs``: extra
+    fields of the result, such as the convergence record)."""
     n = next(iter(arrays.values())).shape[0]
     result = SimpleNamespace(betas=np.asarray(betas, dtype=float), seeds=tuple(range(n)), alignment=(),
                              protocol={"name": "synthetic", "seed": 0, "dtype": "float64", "mc_samples": 1},
-                             **arrays)
+                             **arrays, **(runs or {}))
     ctx = AuditContext()
     ctx._memo["fig2"] = ctx._memo["fig3"] = result
     return ctx
-
-
-# ------------------------------------------------------------------------------ trend() and its threshold
-def test_paired_threshold_is_twice_the_standard_error_of_the_differences_by_hand():
-    # differences 1 and 3: sample sd sqrt(2), standard error 1, so 2 SE = 2 (plus the 1e-9 relative floor)
-    assert CD.paired_threshold([1.0, 3.0], 5.0) == pytest.approx(2 + 5e-9, abs=1e-15)
-
-
-def test_trend_pairs_seeds_so_a_consistent_rise_counts_despite_large_seed_offsets():
-    """Seeds offset by 0, 10, 20, 30 all rise by ~1: unpaired, the rise is within noise (column SE ~6);
-    paired, the differences agree to 0.01, so the rise is significant."""
-    values = np.array([[0.0, 1.00], [10.0, 11.01], [20.0, 20.99], [30.0, 31.0]])
-    t = CD.trend([1.0, 2.0], values)
-    assert len(t.significant_increases) == 1 and not t.significant_decreases
-    assert t.overall_significant and t.overall_change == pytest.approx(1.0)
-
-
-def test_trend_of_a_flat_line_within_noise_has_no_significant_change():
-    t = CD.trend(BETAS, table(np.full(6, 3.0)))
-    assert t.significant_increases == [] and t.significant_decreases == [] and not t.overall_significant
-
-
-def test_trend_of_identical_seeds_counts_any_rise_above_the_relative_floor():
-    t = CD.trend([1.0, 2.0, 3.0], np.array([[1.0, 1.0 + 1e-6, 1.0 + 1e-6]] * 3))
-    assert [(b1, b2) for b1, b2, _, _ in t.significant_increases] == [(1.0, 2.0)]
 
 
 # ------------------------------------------------------------------------------ "decreasing with beta"
@@ -69,8 +51,11 @@ IDS = ["fig2-kl", "fig2-recon", "fig3-kl", "fig3-recon"]
 
 
 @pytest.mark.parametrize("check, quantity", DECREASING, ids=IDS)
-def test_clear_decrease_is_confirmed(check, quantity):
-    assert check(context(**{quantity: table([3.0, 2.5, 2.0, 1.2, 0.6, 0.1])})).verdict == "confirmed"
+def test_clear_decrease_is_confirmed_with_its_interval_and_level(check, quantity):
+    o = check(context(**{quantity: table([3.0, 2.5, 2.0, 1.2, 0.6, 0.1])}))
+    assert o.verdict == "confirmed"
+    # the overall change is exactly 0.1 - 3.0 = -2.9 by construction; the evidence gives it with its 95% interval
+    assert "= -2.9 [95% CI" in o.evidence and "Bonferroni over 5 steps" in o.evidence
 
 
 @pytest.mark.parametrize("check, quantity", DECREASING, ids=IDS)
@@ -78,6 +63,8 @@ def test_clear_increase_at_one_step_is_refuted_there(check, quantity):
     o = check(context(**{quantity: table([3.0, 2.5, 2.9, 1.2, 0.6, 0.1])}))
     assert o.verdict == "refuted"
     assert (o.counterexample["beta1"], o.counterexample["beta2"]) == (0.5, 1.0)
+    assert o.counterexample["increase"] == pytest.approx(0.4) and o.counterexample["interval"][0] > 0
+    assert o.counterexample["confidence"] == pytest.approx(1 - 0.05 / 5)     # Bonferroni over the 5 steps
 
 
 @pytest.mark.parametrize("check, quantity", DECREASING, ids=IDS)
@@ -87,7 +74,7 @@ def test_flat_line_within_seed_noise_is_not_checked(check, quantity):
 
 @pytest.mark.parametrize("check, quantity", DECREASING, ids=IDS)
 def test_rise_within_seed_noise_does_not_refute_an_overall_decrease(check, quantity):
-    # a rise of 0.001 between betas 0.5 and 1, where the paired differences spread by ~0.02
+    # a rise of 0.001 between betas 0.5 and 1, where the paired differences spread by ~0.014 per seed
     assert check(context(**{quantity: table([3.0, 2.0, 2.001, 1.0, 0.5, 0.1])})).verdict == "confirmed"
 
 
@@ -96,10 +83,22 @@ def test_increasing_curve_is_refuted_at_its_first_step():
     assert o.verdict == "refuted" and o.counterexample["beta1"] == 0.25
 
 
+def test_a_clear_decrease_on_too_few_seeds_is_underpowered():
+    """4 seeds that all fall: 2 * 0.5^4 = 0.125, so no sign test at 5% can decide; 2 * 0.5^6 < 0.05 < 2 * 0.5^5,
+    so the evidence asks for 6 seeds (the spread is tiny: the sign test, not the mean, sets the count)."""
+    o = CD.check_fig2_kl(context(kl=table([3.0, 2.5, 2.0, 1.2, 0.6, 0.1], zero_mean_noise(4))))
+    assert o.verdict == "not-checked" and "underpowered" in o.evidence and "6 seeds needed" in o.evidence
+    enough = CD.check_fig2_kl(context(kl=table([3.0, 2.5, 2.0, 1.2, 0.6, 0.1], zero_mean_noise(6))))
+    assert enough.verdict == "confirmed"
+
+
 # ------------------------------------------------------------------------------ "ELBO largest near beta = 1"
 @pytest.mark.parametrize("check", [CD.check_fig2_elbo, CD.check_fig3_elbo], ids=["fig2", "fig3"])
 def test_elbo_peaking_at_one_and_falling_beyond_is_confirmed(check):
-    assert check(context(elbo=table([-5.0, -4.0, -3.0, -3.5, -4.5, -6.0]))).verdict == "confirmed"
+    o = check(context(elbo=table([-5.0, -4.0, -3.0, -3.5, -4.5, -6.0])))
+    assert o.verdict == "confirmed"
+    # best inside [0.5, 2] (beta = 1: -3) minus best outside (beta = 4: -4.5) = 1.5 exactly, every resample peaks at 1
+    assert "= 1.5 [95% CI" in o.evidence and "1: 100%" in o.steps[0].detail
 
 
 @pytest.mark.parametrize("base, argmax", [([-6.0, -5.0, -4.5, -4.0, -3.5, -3.0], 8.0),
@@ -114,10 +113,17 @@ def test_elbo_peaking_at_one_but_rising_again_beyond_is_qualified():
     assert o.verdict == "qualified"
 
 
+def test_elbo_peak_inside_the_band_within_noise_of_one_outside_is_not_checked():
+    # beta = 2 (inside [0.5, 2]) and beta = 4 (outside) differ by 0.001, far below the paired spread
+    o = CD.check_fig2_elbo(context(elbo=table([-5.0, -4.0, -3.5, -3.0, -2.999, -6.0])))
+    assert o.verdict == "not-checked"
+
+
 # ------------------------------------------------------------------------------ "TIE non-monotone, interior optimum"
 def test_tie_with_an_interior_minimum_well_above_noise_at_both_ends_is_confirmed():
     o = CD.check_fig2_tie(context(tie=table([3.0, 2.0, 1.5, 1.0, 1.8, 2.6])))
     assert o.verdict == "confirmed" and o.data["optimal_beta"] == 2.0
+    assert "= 1.6 [95% CI" in o.evidence           # min(3.0, 2.6) - 1.0, exactly, by construction
 
 
 @pytest.mark.parametrize("base", [[3.0, 2.5, 2.0, 1.5, 1.0, 0.5], [0.5, 1.0, 1.5, 2.0, 2.5, 3.0]],
@@ -144,17 +150,71 @@ def test_tie_optimal_only_after_alignment_is_qualified_and_as_trained_too_is_con
     assert check(context(tie=aligned, tie_identity=aligned + 5.0)).verdict == "confirmed"
 
 
-def test_fig3_tie_decides_on_the_minimum_over_seeds_and_fig2_on_the_mean():
-    """At beta = 2 one seed reaches 0 and three stay at 1 (mean 0.75, SE 0.25); every other column is the same for
-    all seeds and falls to 0.6 at the right edge. So the seed mean is smallest at the edge (Fig. 2's statistic:
-    refuted), while the minimum over seeds is 0 at beta = 2, below both ends by more than 2 SE = 0.5 (Fig. 3's
+def test_fig3_tie_decides_on_the_lower_decile_and_fig2_on_the_mean():
+    """30 seeds. At beta = 2, 9 seeds (30%) reach 0 and 21 stay at 1 (mean 0.7); every other column is the same for
+    all seeds and falls to 0.4 at the right edge. So the seed mean is smallest at the edge, decided: 21 of 30 seeds
+    lie 0.6 lower there (sign test 2 P(K <= 9) = 0.043) and the bootstrap mean at beta = 2 stays above 0.5 (Fig. 2's
+    statistic: refuted); the lower decile (3rd smallest of 30) is 0 at beta = 2, and a resample draws fewer than 3 of
+    the 9 low seeds with probability P(Bin(30, 0.3) <= 2) = 0.2%, so its interior minimum is decided (Fig. 3's
     statistic: confirmed)."""
-    tie = np.array([[3.0, 2.0, 1.5, 0.0, 0.8, 0.6]] + [[3.0, 2.0, 1.5, 1.0, 0.8, 0.6]] * 3)
+    tie = np.array([[3.0, 2.0, 1.5, 0.0, 0.9, 0.4]] * 9 + [[3.0, 2.0, 1.5, 1.0, 0.9, 0.4]] * 21)
     ctx = context(tie=tie)
     o2 = CD.check_fig2_tie(ctx)
     assert o2.verdict == "refuted" and o2.counterexample["argmin_beta"] == 8.0
     o3 = CD.check_fig3_tie(ctx)
-    assert o3.verdict == "confirmed" and o3.data["optimal_beta"] == 2.0
+    assert o3.verdict == "confirmed" and o3.data["optimal_beta"] == 2.0 and "lower decile" in o3.evidence
+    assert any("minimum TIE over seeds" in s.name and "2: 0," in s.detail for s in o3.steps)
+
+
+def test_fig3_tie_on_fewer_than_twenty_seeds_is_underpowered():
+    """The decile is resampled only once 2 seeds lie at or below it (20 seeds): a clear interior minimum on 10
+    seeds is not decided, and the evidence says 20 seeds are needed."""
+    o = CD.check_fig3_tie(context(tie=table([3.0, 2.0, 1.5, 1.0, 1.8, 2.6], zero_mean_noise(10))))
+    assert o.verdict == "not-checked" and "underpowered" in o.evidence and "20 seeds needed" in o.evidence
+
+
+# ------------------------------------------------------------------------------ convergence and the experiment record
+def _runs(converged, epochs=300):
+    converged = np.asarray(converged, dtype=bool)
+    return {"converged": converged, "epochs_run": np.where(converged, epochs, 1000),
+            "gap_to_linear_optimum": np.linspace(-0.5, 0.25, converged.size).reshape(converged.shape),
+            "source": "artifact"}
+
+
+DECREASE = [3.0, 2.5, 2.0, 1.2, 0.6, 0.1]
+
+
+def test_every_claim_carries_the_experiment_record():
+    """seeds, the most epochs any run trained, converged counts, max |gap| (here -0.5 by construction) and source."""
+    flags = np.ones((20, 6), dtype=bool)
+    flags[3, 2] = False
+    o = CD.check_fig2_kl(context(kl=table(DECREASE), runs=_runs(flags)))
+    assert o.experiment == {"seeds": 20, "epochs": 1000, "converged": {"runs": 120, "converged": 119},
+                            "max_abs_gap_to_linear_optimum": 0.5, "source": "artifact"}
+    conv = [s for s in o.steps if s.name == "every training run converged"]
+    assert len(conv) == 1 and not conv[0].holds and conv[0].role == "finding" and "(seed 3, beta 1)" in conv[0].detail
+    assert o.verdict == "confirmed" and "1 of 120 runs did not converge" in o.evidence
+    assert "119 of 120 runs converged" in o.grade_basis
+
+
+def test_a_result_without_a_run_record_still_gets_one():
+    o = CD.check_fig2_kl(context(kl=table(DECREASE)))
+    assert o.experiment == {"seeds": 20, "epochs": None, "converged": None, "max_abs_gap_to_linear_optimum": None,
+                            "source": None}
+    assert not any(s.name == "every training run converged" for s in o.steps)
+
+
+@pytest.mark.parametrize("check, quantity", [(CD.check_fig2_kl, "kl"), (CD.check_fig3_elbo, "elbo"),
+                                             (CD.check_fig2_tie, "tie")], ids=["kl", "elbo", "tie"])
+def test_claims_whose_runs_mostly_did_not_converge_are_not_checked(check, quantity):
+    base = {"kl": DECREASE, "elbo": [-5.0, -4.0, -3.0, -3.5, -4.5, -6.0], "tie": [3.0, 2.0, 1.5, 1.0, 1.8, 2.6]}
+    flags = np.zeros((20, 6), dtype=bool)
+    flags[:9] = True                                  # 54 of 120 converged: fewer than half
+    o = check(context(**{quantity: table(base[quantity])}, runs=_runs(flags)))
+    assert o.verdict == "not-checked" and o.evidence.startswith("runs did not converge: 54 of 120")
+    flags[:11] = True                                 # 66 of 120: the trend tests decide, the evidence says it
+    o = check(context(**{quantity: table(base[quantity])}, runs=_runs(flags)))
+    assert o.verdict == "confirmed" and "54 of 120 runs did not converge" in o.evidence
 
 
 # ------------------------------------------------------------------------------ the TIE that feeds them
