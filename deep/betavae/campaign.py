@@ -43,6 +43,15 @@ def chunks(protocol: Protocol, chunk_seeds: int) -> list[tuple[int, int]]:
     return [(reps[i], min(chunk_seeds, len(reps) - i)) for i in range(0, len(reps), chunk_seeds)]
 
 
+def check_campaign(protocol: Protocol, directory) -> None:
+    """CampaignError when ``directory`` holds a campaign of another protocol (nothing is written)."""
+    from numerics.artifacts import dumps
+    pinned = Path(directory) / "protocol.json"
+    mine = protocol.with_changes(seeds=1, first_seed=0).to_json()      # the chunk-independent part
+    if pinned.exists() and json.loads(pinned.read_text()) != json.loads(dumps(mine)):
+        raise CampaignError(f"'{directory}' holds a campaign of another protocol ({pinned}); use a new directory")
+
+
 def run_campaign(protocol: Protocol, directory, *, chunk_seeds: int = 5, progress: bool = False, device=None,
                  threads=None, on_chunk=None):
     """Run (or resume) the campaign and return the merged result of every realisation."""
@@ -54,13 +63,10 @@ def run_campaign(protocol: Protocol, directory, *, chunk_seeds: int = 5, progres
     protocol = protocol.validated()
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
+    check_campaign(protocol, directory)
     pinned = directory / "protocol.json"
-    mine = protocol.with_changes(seeds=1, first_seed=0).to_json()      # the chunk-independent part
-    if pinned.exists():
-        if json.loads(pinned.read_text()) != json.loads(dumps(mine)):
-            raise CampaignError(f"'{directory}' holds a campaign of another protocol ({pinned}); use a new directory")
-    else:
-        _write_atomic(pinned, dumps(mine))
+    if not pinned.exists():
+        _write_atomic(pinned, dumps(protocol.with_changes(seeds=1, first_seed=0).to_json()))
     runner = run_fig3 if protocol.figure == "fig3" else run_fig2
     docs = []
     for first, count in chunks(protocol, chunk_seeds):

@@ -303,6 +303,12 @@ def run(args, invocation) -> int:
         raise UsageError("--chunk-seeds: only with --resume DIR")
     if args.evidence is not None and not args.evidence.endswith(".json.gz"):
         raise UsageError(f"--evidence: expected a file name ending in .json.gz, got '{args.evidence}'")
+    if args.resume is not None:
+        from deep.betavae.campaign import CampaignError, check_campaign
+        try:
+            check_campaign(protocol, args.resume)
+        except CampaignError as err:
+            raise UsageError(f"--resume: {err}") from None
     for note in _warnings(protocol):
         print(f"warning: {note}", file=sys.stderr)
     progress = sys.stderr.isatty() and not args.json
