@@ -108,8 +108,18 @@ def experiment_record(result) -> dict:
             "converged": None if conv is None else {"runs": conv.runs, "converged": conv.converged},
             "max_abs_gap_to_linear_optimum": float(np.max(np.abs(gap))) if gap.size else None,
             "source": getattr(result, "source", None),
-            "spot_check": None if getattr(result, "spot_check", None) is None else result.spot_check.to_json(),
+            "spot_check": _spot_summary(getattr(result, "spot_check", None)),
             "code_hash_matches": (getattr(result, "provenance", None) or {}).get("code_hash_matches")}
+
+
+def _spot_summary(sc) -> dict | None:
+    """The spot check in a claim's experiment record (its rows are in the step's detail and in run.json)."""
+    if sc is None:
+        return None
+    worst = sc.worst()
+    return {"passed": sc.passed, "seed": sc.seed, "betas": list(sc.betas), "values": len(sc.rows),
+            "largest_difference_over_tolerance": abs(worst.difference) / worst.tolerance, "wall_time": sc.wall_time,
+            "tolerance_rule": sc.tolerance_rule}
 
 
 def _measured(result, networks: str | None = None) -> dict:

@@ -31,6 +31,8 @@ CODE_FILES = tuple(_DEEP / name for name in ("batched.py", "network.py", "data.p
                                              "tie.py", "yardstick.py", "experiments.py", "protocol.py")) + \
     (_DEEP.parent / "streams.py", _DEEP.parent / "device.py")
 EVIDENCE_DIR = _DEEP.parent.parent / "evidence"
+#: bounds the branch and bound may evaluate per network when evidence is written (and when a spot check re-aligns)
+ALIGN_NODE_LIMIT = 200_000
 QUANTITIES = ("elbo", "reconstruction", "kl", "objective", "tie", "tie_identity", "reconstruction_se")
 
 
@@ -66,7 +68,7 @@ def evidence_path(figure: str) -> Path:
     return EVIDENCE_DIR / f"{figure}-converged.json.gz"
 
 
-def write_evidence(result, path, *, command: list[str], node_limit: int = 200_000, code: str | None = None,
+def write_evidence(result, path, *, command: list[str], node_limit: int = ALIGN_NODE_LIMIT, code: str | None = None,
                    note: str | None = None) -> Path:
     """Store ``result`` (a merged campaign) with its provenance; returns the path.
 
