@@ -190,7 +190,8 @@ def test_every_claim_carries_the_experiment_record():
     flags[3, 2] = False
     o = CD.check_fig2_kl(context(kl=table(DECREASE), runs=_runs(flags)))
     assert o.experiment == {"seeds": 20, "epochs": 1000, "converged": {"runs": 120, "converged": 119},
-                            "max_abs_gap_to_linear_optimum": 0.5, "source": "artifact"}
+                            "max_abs_gap_to_linear_optimum": 0.5, "source": "artifact",
+                            "spot_check": None, "code_hash_matches": None}     # no spot check, no provenance here
     conv = [s for s in o.steps if s.name == "every training run converged"]
     assert len(conv) == 1 and not conv[0].holds and conv[0].role == "finding" and "(seed 3, beta 1)" in conv[0].detail
     assert o.verdict == "confirmed" and "1 of 120 runs did not converge" in o.evidence
@@ -200,7 +201,7 @@ def test_every_claim_carries_the_experiment_record():
 def test_a_result_without_a_run_record_still_gets_one():
     o = CD.check_fig2_kl(context(kl=table(DECREASE)))
     assert o.experiment == {"seeds": 20, "epochs": None, "converged": None, "max_abs_gap_to_linear_optimum": None,
-                            "source": None}
+                            "source": None, "spot_check": None, "code_hash_matches": None}
     assert not any(s.name == "every training run converged" for s in o.steps)
 
 
