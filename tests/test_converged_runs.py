@@ -218,6 +218,12 @@ def test_train_protocol_paper_runs_in_resumable_chunks_and_stores_evidence(tmp_p
     assert without_timings(strict_json(out)["records"]) == without_timings(first["records"])
     stored = load_evidence(evidence)
     assert stored.provenance["command"][:4] == ["python", "-m", "verify", "train"] and len(stored.seeds) == 2
+    status, out, err = run_main(["train", "--show", str(evidence)])
+    assert status == 0 and "stored evidence" in out and "regenerate with: python -m verify train" in out, err
+    for bad in (["--show", str(campaign / "protocol.json")], ["--show", str(tmp_path / "missing.json.gz")],
+                ["--show", str(evidence), "--fig3"]):
+        status, out, err = run_main(["train", *bad])
+        assert status == 2 and out == "" and err.count("\n") == 1 and err.startswith("error: --show:"), err
     # another protocol in the same directory is refused, one line, nothing trained
     status, out, err = run_main([*argv[:7], "2", *argv[8:]])
     assert status == 2 and out == "" and err.count("\n") == 1 and err.startswith("error: --resume:"), err

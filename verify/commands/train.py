@@ -33,6 +33,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--resume", metavar="DIR", help="run in chunks of realisations, each saved in DIR when done; "
                                                         "rerunning the same command continues where it stopped")
     parser.add_argument("--chunk-seeds", metavar="C", help="realisations per chunk with --resume (default 5)")
+    parser.add_argument("--show", metavar="FILE.json.gz", help="train nothing: print (or --json, --plot) stored evidence, "
+                                                            "e.g. evidence/fig2-converged.json.gz")
     parser.add_argument("--evidence", metavar="FILE.json.gz", help="also store the result with its provenance as "
                                                                    "evidence (deep.betavae.evidence)")
     parser.add_argument("--fig3", action="store_true", help="Fig. 3: one digit on a canvas at x = A s + eta (N = k = 2)")
@@ -289,6 +291,51 @@ def format_throughput(speed: dict) -> str:
             f"speed the paper's protocol ({speed['paper_protocol']}) would take {hours:.3g} h here")
 
 
+def _show(args, invocation) -> int:
+    """``--show FILE``: stored evidence as ``train`` would print it (its own protocol, provenance, alignment times)."""
+    import gzip
+    import json
+    import zlib
+
+    from deep.betavae.evidence import load_evidence
+    from deep.betavae.plots import plot_fig2, plot_fig3
+
+    from ..output import command_json
+    others = [flag for flag, value in (("--quick", args.quick), ("--fig3", args.fig3), ("--protocol", args.protocol),
+                                       ("--resume", args.resume), ("--evidence", args.evidence), ("--seeds", args.seeds),
+                                       ("--epochs", args.epochs), ("--betas", args.betas)) if value]
+    if others:
+        raise UsageError(f"--show: trains nothing, so {others[0]} does not apply")
+    if args.plot is not None:
+        check_plot_option(args.plot)
+    try:
+        result = load_evidence(args.show)
+    except FileNotFoundError:
+        raise UsageError(f"--show: no such file '{args.show}'") from None
+    except (OSError, EOFError, zlib.error, gzip.BadGzipFile, json.JSONDecodeError, KeyError, TypeError) as err:
+        raise UsageError(f"--show: '{args.show}' is not stored evidence ({type(err).__name__})") from None
+    if args.plot is not None:
+        with plot_errors(args.plot):
+            (plot_fig3 if result.figure == "fig3" else plot_fig2)(result, args.plot)
+    if args.json:
+        print(command_json({"command": "train", **result.to_json(), "provenance": result.provenance}, invocation,
+                           seeds={"base_seed": result.protocol["seed"], "realisations": list(result.seeds)},
+                           precision={"training": f"torch {result.protocol['dtype']}"}))
+        return 0
+    prov = result.provenance
+    print(format_result(result))
+    print(format_convergence(result))
+    print(f"stored evidence {args.show}: code hash {prov['code_hash']} ({'the code running now' if prov['code_hash_matches'] else 'not the code running now: ' + prov['current_code_hash']}); "
+          f"regenerate with: {' '.join(prov['command'])}")
+    if prov.get("alignment"):
+        a = prov["alignment"]
+        print(f"TIE aligned when stored: {a['networks']} networks, methods {a['methods']}, {a['seconds_total']:.1f} s in all "
+              f"(median {a['seconds_median']:.3g} s, max {a['seconds_max']:.3g} s)")
+    if args.plot is not None:
+        print(f"wrote {args.plot}")
+    return 0
+
+
 def run(args, invocation) -> int:
     from deep.betavae.experiments import run_fig2, run_fig3
     from deep.betavae.plots import plot_fig2, plot_fig3
@@ -296,6 +343,8 @@ def run(args, invocation) -> int:
 
     from ..output import command_json
 
+    if args.show is not None:
+        return _show(args, invocation)
     protocol = build_protocol(args)
     device, threads = _check_inputs(args, protocol)
     chunk = 5 if args.chunk_seeds is None else bounded_int("--chunk-seeds", args.chunk_seeds, 1, protocol.seeds)
