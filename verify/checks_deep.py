@@ -60,14 +60,21 @@ class Convergence:
     stopping: str                     # the stopping rule, as the protocol states it
     failed: tuple                     # (seed, beta) of the runs that did not converge
     too_short: bool = False           # every run that did not converge was too short for the rule to tell
+    runs_per_beta: int = 0
 
     @property
     def fraction(self) -> float:
         return self.converged / self.runs if self.runs else 0.0
 
     def text(self) -> str:
-        shown = ", ".join(f"(seed {s}, beta {_b(b)})" for s, b in self.failed[:4])
-        more = f" and {len(self.failed) - 4} more" if len(self.failed) > 4 else ""
+        if len(self.failed) <= 4:
+            shown, more = ", ".join(f"(seed {s}, beta {_b(b)})" for s, b in self.failed), ""
+        else:      # many: how many at each beta (non-convergence is a property of a beta: memorisation, collapse)
+            per = {}
+            for _, b in self.failed:
+                per[b] = per.get(b, 0) + 1
+            shown = "at beta " + ", ".join(f"{_b(b)}: {n} of {self.runs_per_beta}" for b, n in sorted(per.items()))
+            more = ""
         return (f"{self.converged} of {self.runs} runs converged (stopping rule: {self.stopping})"
                 + (f"; not converged: {shown}{more}" if self.failed else "")
                 + ("; too short for the rule to tell" if self.too_short else ""))
@@ -90,7 +97,8 @@ def convergence(result) -> Convergence | None:
     failed = tuple((int(result.seeds[i]), float(result.betas[j])) for i, j in zip(*np.nonzero(~flags)))
     last = getattr(result, "last_improvement", None)
     short = bool(failed) and last is not None and bool(np.all(np.isnan(np.asarray(last, dtype=float)[~flags])))
-    return Convergence(int(flags.size), int(flags.sum()), _stopping(_protocol(result)), failed, short)
+    return Convergence(int(flags.size), int(flags.sum()), _stopping(_protocol(result)), failed, short,
+                       int(flags.shape[0]))
 
 
 def experiment_record(result) -> dict:

@@ -8,6 +8,7 @@ Fig. 3 adds panel E, the latent traversals. Files are written atomically (temp f
 """
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -45,7 +46,7 @@ def _draw_curves(axes, result) -> None:
     axes[1].legend(fontsize=7)
 
 
-def _caption(result) -> str:
+def _caption(result, width: int = 140) -> str:
     p = result.protocol
     alignment = "exact" if result.shape()["alignment_exact"] else "heuristic (upper bound)"
     if getattr(result, "converged", None) is not None and p.get("stopping"):
@@ -53,10 +54,11 @@ def _caption(result) -> str:
                   f"{int(result.epochs_run.min())}-{int(result.epochs_run.max())} epochs)")
     else:
         budget = f"{p['epochs']} epochs"
-    return (f"{p['name']}: {len(result.seeds)} realisations x {len(result.betas)} betas, {budget} over "
+    text = (f"{p['name']}: {len(result.seeds)} realisations x {len(result.betas)} betas, {budget} over "
             f"{p['examples']} examples, batch {p['batch_size']}, k = {p['k']}, {p['mc_samples']} MC samples; "
             f"TIE alignment {alignment}; terms averaged over "
             f"{'the training set' if p['eval_on'] == 'train' else 'a fresh sample from p(x)'}")
+    return textwrap.fill(text, width)
 
 
 def _save(fig, path: Path) -> Path:
