@@ -26,9 +26,10 @@ import numpy as np
 from numerics.gauge import Alignment, AlignmentProblem
 
 _DEEP = Path(__file__).resolve().parent
-#: the modules whose code decides a trained network's numbers (training, data, evaluation, the yardstick)
+#: the modules whose code turns a protocol into a trained network's numbers (training, data, evaluation, the yardstick).
+#: Not protocol.py: the protocol is data, stored with the evidence, and a spot check re-runs that record, not a preset
 CODE_FILES = tuple(_DEEP / name for name in ("batched.py", "network.py", "data.py", "stopping.py", "evaluate.py",
-                                             "tie.py", "yardstick.py", "experiments.py", "protocol.py")) + \
+                                             "tie.py", "yardstick.py", "experiments.py")) + \
     (_DEEP.parent / "streams.py", _DEEP.parent / "device.py")
 EVIDENCE_DIR = _DEEP.parent.parent / "evidence"
 #: bounds the branch and bound may evaluate per network when evidence is written (and when a spot check re-aligns)
