@@ -158,8 +158,8 @@ def _evidence_steps(result, where) -> list[Step]:
                         f"{', '.join(f'{b:g}' for b in sc.betas)} gives the stored numbers", sc.passed,
                         f"{sum(r.holds for r in sc.rows)} of {len(sc.rows)} values within tolerance ({sc.tolerance_rule}); "
                         f"largest |difference| / tolerance = {abs(worst.difference) / worst.tolerance:.3g} ({worst.quantity} "
-                        f"at beta = {worst.beta:g}: stored {worst.stored:.6g}, re-run {worst.rerun:.6g}); re-run "
-                        f"{sc.wall_time:.0f} s", where, role="support"))
+                        f"at beta = {worst.beta:g}: stored {worst.stored:.6g}, re-run {worst.rerun:.6g})", where,
+                        role="support"))
     prov = getattr(result, "provenance", None) or {}
     if prov:
         same = prov.get("code_hash_matches")
