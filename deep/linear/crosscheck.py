@@ -140,7 +140,7 @@ def run_crosscheck(A, betas=None, seeds=None, *, paths=PATHS, quick: bool = Fals
                    else train_sampled(At, beta, s, plan.sampled))
             quantities = trained_quantities(run.params, A, beta)
             comps = compare(quantities, ref)
-            monte = _monte_carlo(A, beta, plan, comps, predictions, dev) if path == "sampled" else None
+            monte = _monte_carlo(A, beta, plan, comps, predictions, dev, run) if path == "sampled" else None
             tc = _time_constant(A, beta, plan, constants, dev) if path == "sampled" else None
             records.append(CrosscheckRecord(
                 path=path, beta=beta, seed=s, comparisons=comps,
@@ -164,18 +164,32 @@ def run_crosscheck(A, betas=None, seeds=None, *, paths=PATHS, quick: bool = Fals
         environment={**environment(dev), "seeds": list(seed_list)})
 
 
-def _monte_carlo(A, beta, plan: CrosscheckPlan, comps, predictions: dict, dev) -> dict | None:
-    """Path (b)'s z against the predicted Monte-Carlo error (one prediction per beta, cached in ``predictions``)."""
+def _monte_carlo(A, beta, plan: CrosscheckPlan, comps, predictions: dict, dev, run) -> dict | None:
+    """Path (b)'s z against the predicted Monte-Carlo error for the samples ``run`` actually averaged (one prediction
+    per beta and sample count, cached in ``predictions``)."""
     if not plan.mc_prediction:
         return None
     N, k = A.shape
     if parameter_count(N, k) > NEWTON_MAX_PARAMS:
         return {"skipped": f"more than {NEWTON_MAX_PARAMS} parameters: the Hessian for the prediction is not formed"}
-    s = plan.sampled
-    if beta not in predictions:
-        n = (s.steps - s.average_start) * s.batch
-        predictions[beta] = mc_prediction(A, beta, n, grad_samples=plan.mc_grad_samples, device=dev)
-    return monte_carlo_z(comps, predictions[beta])
+    n = run.samples_averaged
+    if (beta, n) not in predictions:
+        predictions[beta, n] = mc_prediction(A, beta, n, grad_samples=plan.mc_grad_samples, device=dev)
+    out = monte_carlo_z(comps, predictions[beta, n])
+    if run.finish is not None:
+        out["collapsed_sigma_z"] = _collapsed_sigma_z(comps, run.finish, beta)
+    return out
+
+
+def _collapsed_sigma_z(comps, finish: dict, beta: float) -> list[dict]:
+    """The second-order effect the first-order prediction cannot see, per collapsed unit (closed-form Sigma_z = 1):
+    exp(b_sigma) tracks beta / (beta + |D_i|^2) along the jittering iterates, so the averaged log-variance is
+    ~ -mean |D_i|^2 / beta and Sigma_z ~ 1 - mean |D_i|^2 / beta, with the window's mean |D_i|^2 measured."""
+    trained, closed = comps["sigma_z"].trained, comps["sigma_z"].closed_form
+    msq = sorted(finish["decoder_column_mean_square"], reverse=True)     # units ordered as sigma_z: by |D_i|^2
+    return [{"unit": i, "observed_error": abs(t - c), "jitter_prediction": float(1 - np.exp(-m / beta)),
+             "decoder_column_mean_square": m}
+            for i, (t, c, m) in enumerate(zip(trained, closed, msq)) if abs(c - 1.0) < 1e-12]
 
 
 def _time_constant(A, beta, plan: CrosscheckPlan, constants: dict, dev) -> dict | None:

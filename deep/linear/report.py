@@ -51,9 +51,16 @@ def format_result(r: CrosscheckResult, description: str = "") -> str:
             lines.append(head + "  | L-BFGS iters   Newton  escapes  Hessian")
         else:
             s = pr["sampled"]
-            lines.append(f"path (b): Adam on fresh samples x = A s + eta, reparameterised ({s['steps']} steps x "
-                         f"{s['batch']}, lr {s['lr']:g}, iterates averaged over the last {s['average_fraction']:.0%}); "
-                         f"seeds {', '.join(map(str, seeds))}")
+            if s.get("finish_window", 0) > 0:
+                lines.append(f"path (b): on fresh samples x = A s + eta, reparameterised: Adam ({s['steps']} steps x "
+                             f"{s['batch']}, lr {s['lr']:g}), then SGD preconditioned by |H|^-1 at Adam's end point "
+                             f"(step {s['finish_eta']:g}, batch {' -> '.join(map(str, s['finish_batches']))} x "
+                             f"{s['finish_stage']} steps each, then {s['finish_window']} steps x {s['finish_batch']} "
+                             f"averaged); seeds {', '.join(map(str, seeds))}")
+            else:
+                lines.append(f"path (b): Adam on fresh samples x = A s + eta, reparameterised ({s['steps']} steps x "
+                             f"{s['batch']}, lr {s['lr']:g}, iterates averaged over the last "
+                             f"{s['average_fraction']:.0%}); seeds {', '.join(map(str, seeds))}")
             lines.append(head + "  | max z (error / predicted Monte-Carlo rms) | h_min   tau_pred  window/tau")
         for beta in sorted({x.beta for x in recs}):
             rs = [x for x in recs if x.beta == beta]
@@ -78,15 +85,27 @@ def format_result(r: CrosscheckResult, description: str = "") -> str:
             lines.append(f"largest relative error of path (b) = {r.sampled_max_relative_error():.2e} "
                          f"(not part of max_relative_error; z <= {MC_Z_LIMIT:g} means within Monte-Carlo error)")
             if r.sampled_max_z is not None:
-                lines.append(f"sampled_max_z = {r.sampled_max_z:.3g}; tau_pred = 1 / slowest rate of Adam's late "
-                             f"preconditioned step at the optimum (steps at the peak lr); the Monte-Carlo prediction "
-                             f"needs the lr-weighted averaging window >= {WINDOW_TAUS:g} tau")
+                lines.append(f"sampled_max_z = {r.sampled_max_z:.3g}; tau_pred = 1 / slowest rate of the averaged "
+                             f"phase's preconditioned step at the optimum; the Monte-Carlo prediction needs the "
+                             f"(lr-weighted) averaging window >= {WINDOW_TAUS:g} tau")
+                lines.extend(_collapsed_lines(recs))
     if any(x.comparisons["tie"].relative_error is None for x in r.records):
         lines.append("note: TIE n/a: with a covariance there are no sources, so no ground-truth posterior to compare with")
     if p.get("near_threshold"):
         lines.append("note: beta " + ", ".join(f"{b:g}" for b in p["near_threshold"]) +
                      " sits on a collapse threshold: the optimum is degenerate there and converges slowly")
     return "\n".join(lines)
+
+
+def _collapsed_lines(recs) -> list[str]:
+    """The collapsed units' Sigma_z against the second-order jitter prediction 1 - exp(-mean |D_i|^2 / beta)."""
+    out = []
+    for x in recs:
+        for u in (x.monte_carlo or {}).get("collapsed_sigma_z", []):
+            out.append(f"  beta {x.beta:.5g}, seed {x.seed}, collapsed unit: |Sigma_z - 1| = {u['observed_error']:.2e}; "
+                       f"second order, from the window's mean |D_i|^2 = {u['decoder_column_mean_square']:.2e}: "
+                       f"{u['jitter_prediction']:.2e} (not in the first-order prediction)")
+    return out
 
 
 def _cell(errors) -> str:

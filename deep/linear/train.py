@@ -43,6 +43,17 @@ result carries Monte-Carlo noise and, at a finite budget, optimisation bias (see
 scales (entries of W_mu ~ 0.01, of D ~ 0.7 on the paper's problem): lr 1e-2 was the best of
 {3e-3, 1e-2} at 4000-20000 steps there.
 
+Adam alone leaves a stationary bias: its normalised steps keep the iterates' jitter ~ lr whatever the batch, and
+the average of a jittering iterate is not the optimum at second order. With ``finish_window > 0`` a second phase
+follows Adam (:meth:`SampledSettings.finish_schedule`): plain SGD on the sampled objective with a *fixed*
+preconditioner P = |H|^-1 (H the Hessian of the exact objective at Adam's end point, eigenvalues taken in absolute
+value: the one curvature matrix the model offers, formed once), a fixed step ``finish_eta`` and a batch that doubles
+along ``finish_batches`` up to ``finish_batch``; only the last ``finish_window`` steps, all at ``finish_batch``, are
+averaged. The jitter's covariance is then ~ finish_eta / (2 finish_batch) H^-1 S H^-1, so the bias shrinks with
+finish_eta / finish_batch while the window spans finish_eta * finish_window time constants (the preconditioned
+rate is ~ finish_eta per step). A diagonal P was measured too slow there: the flattest direction of the paper's
+problem (b_mu against b_D) couples coordinates, and a stable step for the stiff W_mu block left it ~100x slower.
+
 >>> import torch
 >>> from numerics.problems import fig3_problem
 >>> A = torch.tensor(fig3_problem().A)
@@ -71,7 +82,8 @@ from numerics.model import Parameters, parameter_count
 from numerics.variances import UNIT, Variances
 
 from .hessian_operators import DenseHessian, KrylovHessian
-from .network import DTYPE, DataFactor, LinearVAE, as_data, exact_objective_flat, sample_data, sampled_objective
+from .network import (DTYPE, DataFactor, LinearVAE, as_data, exact_objective_flat, sample_data, sampled_objective,
+                      split)
 
 NEWTON_MAX_PARAMS = 2500
 
@@ -106,6 +118,29 @@ class SampledSettings:
     decay_fraction: float = 0.5
     average_fraction: float = 0.25
     init_scale: float = 0.1
+    # the preconditioned-SGD finish (module docstring); finish_window = 0: none, Adam's iterates are averaged
+    finish_window: int = 0                      # averaged steps at finish_batch
+    finish_eta: float = 0.02
+    finish_batches: tuple[int, ...] = ()        # the growing batches before the window, finish_stage steps each
+    finish_stage: int = 100
+    finish_batch: int = 8192
+
+    def finish_schedule(self) -> tuple[tuple[int, int], ...]:
+        """(batch, steps) of each stage of the finish, the averaged window last; () without a finish.
+
+        >>> SampledSettings(finish_window=500, finish_batches=(512, 1024), finish_batch=2048).finish_schedule()
+        ((512, 100), (1024, 100), (2048, 500))
+        """
+        if self.finish_window <= 0:
+            return ()
+        return tuple((b, self.finish_stage) for b in self.finish_batches) + ((self.finish_batch, self.finish_window),)
+
+    @property
+    def samples_averaged(self) -> int:
+        """How many samples the averaged iterates saw: what the Monte-Carlo prediction divides by."""
+        if self.finish_window > 0:
+            return self.finish_window * self.finish_batch
+        return (self.steps - self.average_start) * self.batch
 
     def lr_at(self, step: int) -> float:
         start = int(round(self.steps * (1 - self.decay_fraction)))
@@ -150,16 +185,20 @@ class SampledRun:
     """Outcome of path (b) for one beta and seed."""
 
     params: Parameters
-    steps: int
+    steps: int                 # Adam steps
     batch: int
-    samples: int
+    samples: int               # every sample drawn, both phases
     final_loss: float          # minibatch estimate of -objective, averaged over the last 100 steps
     wall_time: float
+    samples_averaged: int = 0  # samples seen by the averaged iterates
+    finish: dict | None = None  # the preconditioned-SGD finish: schedule, step, and the window's jitter
 
     def optimiser_record(self) -> dict:
         """What the optimiser did (the JSON's ``optimiser``)."""
-        return {"optimiser": "Adam, reparameterisation, averaged final phase", "steps": self.steps,
-                "batch": self.batch, "samples": self.samples, "final_loss": self.final_loss}
+        name = "Adam, then preconditioned SGD with growing batches, averaged window" if self.finish else \
+            "Adam, reparameterisation, averaged final phase"
+        return {"optimiser": name, "steps": self.steps, "batch": self.batch, "samples": self.samples,
+                "samples_averaged": self.samples_averaged, "final_loss": self.final_loss, "finish": self.finish}
 
 
 def _lbfgs(theta, objective, s: ExactSettings, tol):
@@ -331,7 +370,8 @@ def train_exact(A: torch.Tensor | DataFactor, beta: float, seed: int, settings: 
 
 
 def train_sampled(A: torch.Tensor, beta: float, seed: int, settings: SampledSettings = SampledSettings()) -> SampledRun:
-    """Path (b): Adam on fresh minibatches with the reparameterisation estimator; averaged final phase."""
+    """Path (b): Adam on fresh minibatches with the reparameterisation estimator, then (``finish_window > 0``) the
+    preconditioned-SGD finish; the averaged iterate is returned."""
     t0 = time.perf_counter()
     s = settings
     N, k = A.shape
@@ -339,6 +379,7 @@ def train_sampled(A: torch.Tensor, beta: float, seed: int, settings: SampledSett
     # the data/noise stream gets its own generator, on the device, seeded apart from the initialisation
     gen = torch.Generator(device=A.device).manual_seed(int(np.random.SeedSequence([int(seed), 1]).generate_state(1)[0]))
     opt = torch.optim.Adam(net.parameters(), lr=s.lr)
+    finishing = bool(s.finish_schedule())
     avg = torch.zeros_like(net.flat())
     n_avg = 0
     recent = []
@@ -351,12 +392,57 @@ def train_sampled(A: torch.Tensor, beta: float, seed: int, settings: SampledSett
         loss = -sampled_objective(*net.tensors(), x, eps, beta)
         loss.backward()
         opt.step()
-        if step >= s.average_start:
+        if step >= s.average_start and not finishing:
             avg += net.flat()
             n_avg += 1
         if step >= s.steps - 100:
             recent.append(float(loss.detach()))
-    if n_avg:
+    samples, finish = s.steps * s.batch, None
+    if finishing:
+        theta, finish, loss_tail = _finish(net.flat(), A, beta, s, gen)
+        samples += sum(b * n for b, n in s.finish_schedule())
+        recent = loss_tail
+        net.load_flat(theta)
+    elif n_avg:
         net.load_flat(avg / n_avg)
-    return SampledRun(params=net.as_parameters(), steps=s.steps, batch=s.batch, samples=s.steps * s.batch,
-                      final_loss=float(np.mean(recent)) if recent else math.nan, wall_time=time.perf_counter() - t0)
+    return SampledRun(params=net.as_parameters(), steps=s.steps, batch=s.batch, samples=samples,
+                      final_loss=float(np.mean(recent)) if recent else math.nan, wall_time=time.perf_counter() - t0,
+                      samples_averaged=s.samples_averaged, finish=finish)
+
+
+def _finish(theta: torch.Tensor, A: torch.Tensor, beta: float, s: SampledSettings, gen: torch.Generator):
+    """The preconditioned-SGD finish (module docstring): (averaged theta, its record, the last minibatch losses)."""
+    N, k = A.shape
+    if parameter_count(N, k) > NEWTON_MAX_PARAMS:
+        raise ValueError(f"the preconditioned finish forms the {parameter_count(N, k)}-parameter Hessian; at most "
+                         f"{NEWTON_MAX_PARAMS} (set finish_window = 0)")
+    negH = -torch.func.hessian(lambda t: exact_objective_flat(t, A, beta))(theta)
+    w, V = torch.linalg.eigh(0.5 * (negH + negH.T))
+    # |eigenvalues|: a point short of the concave region still gets a descent preconditioner (saddle-free Newton)
+    w = w.abs().clamp(min=1e-12 * float(w.abs().max()))
+    P = (V / w) @ V.T
+    objective = lambda t, x, e: sampled_objective(*split(t, N, k), x, e, beta)     # noqa: E731
+    grad = torch.func.grad_and_value(objective)
+    avg = torch.zeros_like(theta)
+    d_sq = torch.zeros(k, dtype=theta.dtype, device=theta.device)     # window mean of |D_i|^2 per unit
+    schedule = s.finish_schedule()
+    losses, window = [], schedule[-1][1]
+    for stage, (b, n) in enumerate(schedule):
+        averaged = stage == len(schedule) - 1
+        for i in range(n):
+            x = sample_data(A, b, gen)
+            eps = torch.randn(b, k, generator=gen, dtype=A.dtype, device=A.device)
+            g, value = grad(theta, x, eps)
+            theta = theta + s.finish_eta * (P @ g)
+            if averaged:
+                avg += theta
+                d_sq += (split(theta, N, k)[4] ** 2).sum(0)
+                if i >= n - 100:
+                    losses.append(-float(value))
+    avg /= window
+    record = {"preconditioner": "|H|^-1, H the exact objective's Hessian at Adam's end point",
+              "eta": s.finish_eta, "schedule": [list(x) for x in schedule], "window_steps": window,
+              "adam_end_hessian_min": float(torch.linalg.eigvalsh(0.5 * (negH + negH.T))[0]),
+              # what a collapsed unit's Sigma_z feels at second order: exp(b_sigma) tracks beta / (beta + |D_i|^2)
+              "decoder_column_mean_square": [float(v) for v in d_sq / window]}
+    return avg, record, losses
