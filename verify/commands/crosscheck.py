@@ -48,7 +48,7 @@ def configure(parser) -> None:
                         help="exact (path a), sampled (path b), or both (default; exact alone, the only one, with "
                              "--covariance or the variance options)")
     parser.add_argument("--steps", default=None, metavar="T",
-                        help="Adam steps of path (b) (default: 10000 with --quick, 20000 without)")
+                        help="Adam steps of path (b) before its preconditioned SGD finish (default 4000)")
     parser.add_argument("--plot", metavar="FILE", help="write the figure (trained vs closed form along beta)")
     add_problem_arguments(parser, data=True)
 
