@@ -36,7 +36,8 @@ def command_rows():
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         wall, note = _command(["audit", "--out", os.path.join(tmp, "a")])
-        rows.append(("python -m verify audit (default run, every claim)", wall, note + "; budget 60 s"))
+        rows.append(("python -m verify audit (default run, every claim)", wall,
+                     note + "; budget 120 s (its spot checks re-train 4 networks of the stored converged runs)"))
     wall, note = _command(["crosscheck", "--quick", "--json"],
                           lambda d: f"max_relative_error {d['max_relative_error']:.2e}; budget 120 s")
     rows.append(("python -m verify crosscheck --quick", wall, note))
