@@ -313,8 +313,20 @@ def non_increasing(betas, values, confidence: float = CONFIDENCE, *, resamples: 
     return Monotone(verdict, tuple(t.betas.tolist()), tuple(t.mean.tolist()), steps, overall, confidence)
 
 
+class _ContrastDecision:
+    """A decision that rests on one re-selected contrast (``verdict``, ``contrast`` fields of the subclass)."""
+
+    @property
+    def deciding(self) -> Interval | None:
+        return self.contrast
+
+    @property
+    def underpowered(self) -> bool:
+        return self.verdict == "undecided" and self.contrast is not None and self.contrast.underpowered
+
+
 @dataclass(frozen=True)
-class Peak:
+class Peak(_ContrastDecision):
     """Claim (b): the seed-mean curve is largest at a beta inside ``band``."""
 
     verdict: str                       # confirmed: the best beta in the band beats every beta outside; refuted: a
@@ -328,14 +340,6 @@ class Peak:
     best_outside_beta: float | None
     neighbours: tuple = ()             # value(argmax) - value(neighbour), Bonferroni over the neighbours
     beyond: Monotone | None = field(default=None)   # non-increasing from the argmax on
-
-    @property
-    def deciding(self) -> Interval | None:
-        return self.contrast
-
-    @property
-    def underpowered(self) -> bool:
-        return self.verdict == "undecided" and self.contrast is not None and self.contrast.underpowered
 
     def frequency_text(self) -> str:
         return ", ".join(f"{_b(b)}: {f:.0%}" for b, f in self.argmax_frequency.items() if f > 0)
@@ -382,7 +386,7 @@ def peak_within(betas, values, band=(0.5, 2.0), confidence: float = CONFIDENCE, 
 
 
 @dataclass(frozen=True)
-class InteriorMinimum:
+class InteriorMinimum(_ContrastDecision):
     """Claims (c) and (d): the curve (seed mean, or a lower quantile across seeds) is smallest strictly inside the
     grid, beyond seed noise at both ends."""
 
@@ -393,14 +397,6 @@ class InteriorMinimum:
     argmin_beta: float                 # of the observed curve
     interior_argmin_beta: float | None
     contrast: Interval | None          # min(curve at the two ends) - min(curve inside), re-selected per resample
-
-    @property
-    def deciding(self) -> Interval | None:
-        return self.contrast
-
-    @property
-    def underpowered(self) -> bool:
-        return self.verdict == "undecided" and self.contrast is not None and self.contrast.underpowered
 
 
 def interior_minimum(betas, values, confidence: float = CONFIDENCE, *, statistic: str = "mean",

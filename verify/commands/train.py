@@ -237,7 +237,7 @@ def _input_size(result) -> int:
         return int(result.canvas["side"]) ** 2
     from deep.betavae.data import load_mnist, sklearn_digits
     mnist = result.protocol.get("mnist")
-    return int(getattr(load_mnist(mnist) if mnist else sklearn_digits(), "images")[0].size)
+    return int((load_mnist(mnist) if mnist else sklearn_digits()).images[0].size)
 
 
 def _throughput(result, protocol, device) -> dict:
