@@ -166,6 +166,13 @@ def dumps(obj, indent: int | None = 1, ensure_ascii: bool = False) -> str:
 
 
 # ------------------------------------------------------------------------------------------------ atomic files
+def new_file_mode() -> int:
+    """The permission bits ``open`` would give a new file under the current umask (as every other output file has)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def save_figure(fig, path, dpi: int = 110) -> Path:
     """Save a matplotlib ``fig`` to ``path`` (format from the suffix, PNG by default) atomically, then close it."""
     import matplotlib.pyplot as plt
@@ -174,6 +181,7 @@ def save_figure(fig, path, dpi: int = 110) -> Path:
     os.close(fd)
     try:
         fig.savefig(tmp, dpi=dpi, format=(path.suffix.lstrip(".") or "png"))
+        os.chmod(tmp, new_file_mode())     # mkstemp's 0600 would hide the figure from whoever may read its report
         os.replace(tmp, path)
     finally:
         plt.close(fig)

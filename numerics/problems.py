@@ -91,11 +91,17 @@ def parse_shape(text: str) -> tuple[int, int]:
 
 
 def load_mixing(path: str | Path) -> Problem:
-    """Read an N x k matrix from .npy (no pickle) or .csv (comma-separated numbers); a 1-D .npy is one column."""
+    """Read an N x k matrix from .npy (no pickle) or .csv (comma-separated numbers).
+
+    A 1-D .npy array of length N is accepted as one column (N x 1, one latent: a single row would have k > N) with
+    a warning that states this reading, since the file itself does not say which it meant."""
     A = read_matrix_file(path, "mixing", ProblemError, "N x k")
+    notes = ()
     if A.ndim == 1:
+        notes = (f"{Path(path).name} holds a 1-D array of length {A.size}, read as a {A.size} x 1 mixing matrix "
+                 f"(N = {A.size} observed dimensions, k = 1 latent); save a 2-D array to say otherwise",)
         A = A.reshape(-1, 1)
-    return checked(Problem(f"file {Path(path).name}", A, f"mixing matrix from {path}"))
+    return checked(Problem(f"file {Path(path).name}", A, f"mixing matrix from {path}", warnings=notes))
 
 
 # the closed form forms lambda_i / beta and a_i * lambda_i: A^T A must stay far below float64's 1.8e308

@@ -206,3 +206,19 @@ def test_a_nan_never_reaches_the_output(monkeypatch):
     monkeypatch.setattr(curve_module, "beta_curve", poisoned)
     status, out, err = _run(["curve", "--betas", "2", "--json"])
     assert status == 1 and out == "" and err.count("\n") == 1 and "NaN at $[0].tie" in err
+
+
+def test_a_one_dimensional_mixing_file_is_read_as_one_column_with_a_warning(tmp_path):
+    """A 1-D .npy does not say whether it is a row or a column: the reading (N x 1) is stated, and the answer is the
+    one for the explicit N x 1 matrix (a row, 1 x k with k > 1, would be refused: k > N)."""
+    column = np.array([0.3, -1.2, 2.0, 0.7])
+    np.save(tmp_path / "flat.npy", column)
+    np.save(tmp_path / "column.npy", column.reshape(-1, 1))
+    status, out, err = _run(["curve", "--mixing", str(tmp_path / "flat.npy"), "--betas", "0.5,3", "--json"])
+    assert status == 0
+    warnings = [line for line in err.splitlines() if "1-D" in line]
+    assert len(warnings) == 1 and warnings[0].startswith("warning:") and "4 x 1" in warnings[0], err
+    status2, out2, err2 = _run(["curve", "--mixing", str(tmp_path / "column.npy"), "--betas", "0.5,3", "--json"])
+    assert status2 == 0 and "1-D" not in err2
+    keys = ("beta", "reconstruction", "kl", "elbo", "tie")
+    assert [[row[k] for k in keys] for row in _strict(out)] == [[row[k] for k in keys] for row in _strict(out2)]

@@ -117,6 +117,11 @@ def test_audit_claims_json_is_identical_between_runs_apart_from_timings(tmp_path
     umask = os.umask(0)
     os.umask(umask)
     assert (tmp_path / "a").stat().st_mode & 0o777 == 0o777 & ~umask     # not the temporary directory's 0700
+    # every file (figures included: they were once 0600, written through mkstemp) as a plain open() would make it
+    written = sorted((tmp_path / "a").rglob("*"))
+    assert any(p.suffix == ".png" for p in written)
+    modes = {str(p.relative_to(tmp_path)): oct(p.stat().st_mode & 0o777) for p in written}
+    assert modes == {name: oct((0o777 if (tmp_path / name).is_dir() else 0o666) & ~umask) for name in modes}
     by_id = {r["id"]: r for r in docs[0]}
     for r in docs[0]:
         check_provenance(r["provenance"], ["audit", "--out", str(tmp_path / "a"), "--only", only, "--json"])

@@ -67,7 +67,7 @@ def run_record(result) -> dict:
                                  precision=dict(sorted(precision.items())), wall_time_seconds=result.wall_time)}
 
 
-def _used(r: dict) -> str:
+def used_line(r: dict) -> str:
     """A claim's seeds and precision, for the report."""
     p = r.get("provenance") or {}
 
@@ -77,7 +77,7 @@ def _used(r: dict) -> str:
             f"Precision: {fmt(p.get('precision', {})) or 'no numerical computation'}.")
 
 
-def _short(text: str, width: int) -> str:
+def shorten(text: str, width: int) -> str:
     text = " ".join(str(text).split())
     return text if len(text) <= width else text[: width - 1] + "…"
 
@@ -89,7 +89,7 @@ def format_table(recs: list[dict], width: int = 78) -> str:
     lines = [f"{'claim':<{idw}}  {'verdict':<{vw}}  {'grade':<{gw}}  evidence"]
     for r in recs:
         lines.append(f"{r['id']:<{idw}}  {r['verdict']:<{vw}}  {r.get('grade', 'ungraded'):<{gw}}  "
-                     f"{_short(r['evidence'], width)}")
+                     f"{shorten(r['evidence'], width)}")
     return "\n".join(lines)
 
 
@@ -162,7 +162,7 @@ def report_markdown(result, *, figures: dict, derivation_files: list[str], equat
             out.append("Steps:")
             out += [f"- {'✔' if s['holds'] else '✘'} {s['name']} [{s['equation']}; {s['role']}"
                     f"{'; ' + s['grade'] if s.get('grade') else ''}]: "
-                    f"{_short(s['detail'], 600)}" for s in r["steps"]]
+                    f"{shorten(s['detail'], 600)}" for s in r["steps"]]
             out.append("")
         if r.get("protocol"):
             out += ["Protocol run: `" + json.dumps(r["protocol"], default=str)[:1500] + "`", ""]
@@ -171,7 +171,7 @@ def report_markdown(result, *, figures: dict, derivation_files: list[str], equat
                 out += [f"![{fig}](figures/{fig})", ""]
         if r.get("error"):
             out += [f"**The check crashed:** {r['error']}", ""]
-        out += [_used(r), "", f"Decided by `pytest \"{r['test']}\"` ({r['seconds']:.2f} s in this run).", ""]
+        out += [used_line(r), "", f"Decided by `pytest \"{r['test']}\"` ({r['seconds']:.2f} s in this run).", ""]
     if equations is not None:
         out += equations_markdown(equations, recs)
     out += ["## Derivation", ""]

@@ -49,6 +49,10 @@ COMMANDS: tuple[Command, ...] = (
             _here("crosscheck")),
     Command("train", "train the deep beta-VAE of Section V (Fig. 2; --fig3 for Fig. 3) over seeds x betas",
             _here("train")),
+    Command("probe", "measure your own encoder (and decoder) against the exact theory: aligned TIE, KL, ELBO, gap "
+                     "to the optimum", _here("probe")),
+    Command("convert-beta", "the paper's beta and decoder variance behind a beta-VAE library's beta",
+            _here("convert_beta")),
 )
 
 

@@ -1,6 +1,7 @@
 """``audit [--out DIR] [--only IDS] [--deep] [--json]``: every claim of the paper, with its verdict.
 
-Writes ``DIR/claims.json``, ``DIR/report.md``, ``DIR/equations.json`` (the ledger of ``equations``),
+Writes ``DIR/claims.json``, ``DIR/report.md``, ``DIR/report.html`` (the same records as one self-contained page),
+``DIR/equations.json`` (the ledger of ``equations``),
 ``DIR/figures/*.png`` and ``DIR/derivation/`` (the document of ``derive``). Everything is built in a temporary sibling directory and swapped in at the
 end, so re-running into the same DIR replaces the report atomically and an interrupted run leaves the
 previous one intact. Exit status: 0 when the audit ran (whatever the verdicts), 1 when a check
@@ -114,7 +115,7 @@ def _run_into(args, invocation, only, tmp: Path, out: Path) -> int:
 def _audit_with(args, invocation, only, tmp: Path, out: Path, derivation) -> int:
     from numerics import artifacts
 
-    from .. import report
+    from .. import report, report_html
     from ..audit import run_audit
     from ..context import AuditContext
     from ..derivation import DERIVATION_PRECISION, derivation_seeds
@@ -144,14 +145,17 @@ def _audit_with(args, invocation, only, tmp: Path, out: Path, derivation) -> int
     figures = {name: str(path) for name, path in ctx.figures.items() if Path(path).exists()}
     (tmp / "report.md").write_text(report.report_markdown(result, figures=figures, derivation_files=derivation_files,
                                                           equations=ledger_rows), encoding="utf-8")
+    (tmp / "report.html").write_text(report_html.report_html(result, figures=figures,
+                                                             derivation_files=derivation_files, equations=ledger_rows),
+                                     encoding="utf-8")
     _swap_in(tmp, out)
     if args.json:
         print(report.claims_json(result), end="")
     else:
         print(report.format_table(report.records(result)))
         print(report.summary_line(result))
-        written = [out / name for name in ("report.md", "claims.json", "run.json", "equations.json", "figures",
-                                           "derivation")
+        written = [out / name for name in ("report.md", "report.html", "claims.json", "run.json", "equations.json",
+                                           "figures", "derivation")
                    if (out / name).exists()]
         print("wrote " + ", ".join(str(p) for p in written))
     for r in result.crashed:
