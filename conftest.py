@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 collect_ignore = ["verify/__main__.py", "setup.py"]
-collect_ignore_glob = ["benchmarks/*", "build/*", "audit-out/*", "docs/*", "*.egg-info/*"]
+collect_ignore_glob = ["benchmarks/*", "build/*", "audit-out/*", "docs/*.py", "docs/examples/*", "*.egg-info/*"]
 
 settings.register_profile("fast", max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("thorough", max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
