@@ -376,3 +376,25 @@ def test_other_bad_arguments_are_refused_before_the_users_code_runs(tmp_path, mo
 
 def test_the_encoder_option_is_required():
     _refused(["probe", "--beta", "2"], "--encoder")
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_tie_as_labelled_is_the_papers_eq_25_evaluated_directly(seed):
+    """Eq. (25) with E, F of eq. (27), as printed (b_mu = 0: the printed form drops the mean offset, the audit's eq25
+    finding), evaluated term by term with numpy: the probe's TIE without relabelling of a random affine encoder with
+    an x-dependent log-variance (W_sigma != 0) on a random 5 x 3 problem."""
+    rng = np.random.default_rng(seed)
+    A = random_problem(5, 3, seed).A
+    N, k = A.shape
+    W_mu, W_s = rng.normal(0, 0.3, (k, N)), rng.normal(0, 0.05, (k, N))
+    b_s = rng.normal(-0.5, 0.3, k)
+    r = probe(affine_encoder(W_mu, np.zeros(k), W_s, b_s), A, 1.5)
+    assert r.exact
+    Sigma_x = A @ A.T + np.eye(N)
+    E = np.linalg.inv(A.T @ A + np.eye(k))                                     # eq. (27)
+    F = E @ A.T
+    E_inv = np.linalg.inv(E)
+    eq25 = 0.5 * (np.sum(np.diag(E_inv) * np.exp(0.5 * np.diag(W_s @ Sigma_x @ W_s.T) + b_s)) - np.sum(b_s)
+                  + np.log(np.linalg.det(E)) + np.trace((F - W_mu).T @ E_inv @ (F - W_mu) @ Sigma_x) - k)
+    assert r.tie_as_labelled.se is None
+    assert r.tie_as_labelled.value == pytest.approx(eq25, rel=1e-10, abs=1e-12)
