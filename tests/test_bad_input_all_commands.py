@@ -39,6 +39,9 @@ def integers_outside(lo: int, hi: int):
     return st.one_of(st.integers(lo - 10**6, lo - 1), st.integers(hi + 1, hi + 10**9)).map(str)
 
 
+# the probe's arguments but --beta: an encoder of the examples (whose code must not run when an option is refused)
+PROBE = ["--encoder", "docs/examples/my_encoder.py:affine_encoder", "--beta", "2"]
+
 # (command, the arguments that make the rest of the line valid and fast, option, smallest, largest)
 INTEGER_OPTIONS = [
     ("stationary", ["--beta", "2", "--problem", "fig3"], "--starts", 1, 10_000),
@@ -54,6 +57,10 @@ INTEGER_OPTIONS = [
     ("train", ["--quick"], "--threads", 1, max(1, os.cpu_count() or 1)),
     ("train", ["--quick", "--seeds", "2", "--resume", "never-created"], "--chunk-seeds", 1, 2),
     ("optimal-beta", ["--no-exact"], "--digits", 1, 1000),
+    ("probe", PROBE, "--samples", 2, 10_000_000),
+    ("convert-beta", ["--library", "antixk", "--reconstruction", "mse", "--beta", "4"], "--input-dim", 1, 2**53),
+    ("convert-beta", ["--library", "antixk", "--reconstruction", "mse-mn", "--beta", "4", "--input-dim", "3",
+                      "--dataset-size", "1000"], "--batch-size", 1, 2**53),
 ]
 
 NUMBER_OPTIONS = [(c, base, flag) for c, base, flag, _, _ in INTEGER_OPTIONS] + [
@@ -64,6 +71,10 @@ NUMBER_OPTIONS = [(c, base, flag) for c, base, flag, _, _ in INTEGER_OPTIONS] + 
     ("crosscheck", ["--problem", "fig3"], "--betas"),
     ("train", ["--quick"], "--betas"),
     ("curve", [], "--betas"),
+    ("probe", PROBE[:2], "--beta"),
+    ("convert-beta", ["--library", "pythae"], "--beta"),
+    ("convert-beta", ["--library", "antixk", "--reconstruction", "mse-kld-weight", "--beta", "4", "--input-dim", "3"],
+     "--kld-weight"),
 ]
 
 
@@ -109,6 +120,9 @@ def test_stationary_beta_outside_its_range_is_refused(beta):
     ("train", ["--quick"], "--dtype", {"float32", "float64"}),
     ("curve", ["--betas", "1"], "--problem", {"paper", "fig3"}),
     ("stationary", ["--beta", "2"], "--problem", {"paper", "fig3"}),
+    ("probe", PROBE, "--problem", {"paper", "fig3"}),
+    ("convert-beta", ["--beta", "2"], "--library", {"pythae", "1konny", "antixk", "disentanglement_lib"}),
+    ("convert-beta", ["--library", "1konny", "--beta", "2"], "--reconstruction", {"gaussian", "bernoulli"}),
 ], ids=lambda x: x if isinstance(x, str) else None)
 def test_an_unknown_choice_is_refused_naming_the_option(command, base, flag, valid, choice):
     if choice.replace(" ", "") in valid or choice.strip() in valid or choice.startswith("cuda"):
