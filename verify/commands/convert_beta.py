@@ -101,12 +101,12 @@ def run(args, invocation) -> int:
         print(command_json(doc, invocation, seeds={}, precision={"conversion": "float64"}))
         return 0
     print(f"library: {result.library}, reconstruction {result.option} ({conv.summary})")
-    print(f"library beta: {result.library_beta:.17g}")
+    print(f"library beta: {result.library_beta:.15g}")
     print(f"loss per example: {result.formula}")
-    print(f"reconstruction scale a: {result.reconstruction_scale:.17g}")
-    print(f"KL weight b: {result.kl_weight:.17g}")
-    print(f"paper beta (decoder variance 1): {result.beta:.17g}")
-    print(f"decoder variance (paper beta 1): {result.decoder_variance:.17g}")
+    print(f"reconstruction scale a: {result.reconstruction_scale:.15g}")
+    print(f"KL weight b: {result.kl_weight:.15g}")
+    print(f"paper beta (decoder variance 1): {result.beta:.15g}")
+    print(f"decoder variance (paper beta 1): {result.decoder_variance:.15g}")
     print(f"derivation: {result.derivation}")
     for c in result.citations:
         print(f"source: {c.short()} {c.url}" + (f" ({c.note})" if c.note else ""))
