@@ -119,10 +119,10 @@ def equations_markdown(rows, recs) -> list[str]:
     return out + [""]
 
 
-def report_markdown(result, *, figures: dict, derivation_files: list[str], equations: list[dict] | None = None) -> str:
-    recs = records(result)
+def preamble_markdown(result) -> list[str]:
+    """The report's title, summary, verdict and grade vocabulary, command and versions (report.md and report.html)."""
     opts, vers = result.options, result.versions
-    out = ["# Audit of “A Closer Look at Disentangling in β-VAE” (Sikka, Zhong, Yin, Pehlevan, Asilomar 2019)", "",
+    return ["# Audit of “A Closer Look at Disentangling in β-VAE” (Sikka, Zhong, Yin, Pehlevan, Asilomar 2019)", "",
            f"{summary_line(result)}.", "",
            "Every verdict below is computed by the check named with it; the same check runs as a pytest test "
            "(`pytest -m claims` for all of them, or the test named per claim). Verdicts: **confirmed**; **refuted** "
@@ -135,12 +135,22 @@ def report_markdown(result, *, figures: dict, derivation_files: list[str], equat
            "procedure's certificate; the proof is named in the derivation document by section/step key); "
            "**exhaustive** (every case of a finite class); **sampled** (random problems, grids or the paper's own "
            "problem; how many is said); **measured** (trained networks). A verdict's grade is the weakest grade of the "
-           "steps that decide it.", "",
-           "## Verdicts", "", "| claim | section | verdict | grade | decided by |", "|---|---|---|---|---|"]
+           "steps that decide it.", ""]
+
+
+def grade_counts(recs: list[dict]) -> dict[str, int]:
+    """How many claims have each evidence grade (every grade, zeros included, and "ungraded")."""
+    return {g: sum(r["grade"] == g for r in recs) for g in (*GRADES, "ungraded")}
+
+
+def report_markdown(result, *, figures: dict, derivation_files: list[str], equations: list[dict] | None = None) -> str:
+    recs = records(result)
+    out = preamble_markdown(result) + [
+        "## Verdicts", "", "| claim | section | verdict | grade | decided by |", "|---|---|---|---|---|"]
     for r in recs:
         out.append(f"| [{r['id']}](#{r['id']}) | {_md_escape(r['section'])} | **{r['verdict']}** | {r['grade']} | "
                    f"`pytest \"{r['test']}\"` |")
-    counts = {g: sum(r["grade"] == g for r in recs) for g in (*GRADES, "ungraded")}
+    counts = grade_counts(recs)
     out += ["", "Grades: " + ", ".join(f"{n} {g}" for g, n in counts.items() if n) + "."]
     errata = [r for r in recs if r["verdict"] == "corrected"]
     if errata:

@@ -17,8 +17,7 @@ import mimetypes
 import re
 from pathlib import Path
 
-from .outcome import GRADES
-from .report import records, report_markdown, shorten, used_line
+from .report import grade_counts, preamble_markdown, records, shorten, used_line
 from .report_beyond import beyond_the_paper_markdown
 
 _CSS = """
@@ -159,14 +158,13 @@ def _equations(rows: list[dict], recs: list[dict]) -> list[str]:
 def report_html(result, *, figures: dict, derivation_files: list[str], equations: list[dict] | None = None) -> str:
     """The page, from an :class:`verify.audit.AuditResult`; ``figures``: name -> PNG file (read now, inlined)."""
     recs = records(result)
-    # the opening prose of report.md (title, counts, verdicts, command, run, versions, grades): up to its first section
-    preamble = report_markdown(result, figures={}, derivation_files=[]).split("\n## ", 1)[0]
-    body = block_html(preamble)
+    preamble = preamble_markdown(result)          # the same opening prose as report.md
+    body = block_html("\n".join(preamble))
     body += ['<h2 id="verdict-table">Verdicts</h2>', _table(
         ("claim", "section", "verdict", "grade", "decided by"),
         [[_link(r["id"]), _e(r["section"]), _verdict(r["verdict"]), _e(r["grade"]),
           f'<code>pytest "{_e(r["test"])}"</code>'] for r in recs], table_id="verdicts")]
-    counts = {g: sum(r["grade"] == g for r in recs) for g in (*GRADES, "ungraded")}
+    counts = grade_counts(recs)
     body.append('<p id="grades">Grades: ' + _e(", ".join(f"{n} {g}" for g, n in counts.items() if n)) + ".</p>")
     errata = [r for r in recs if r["verdict"] == "corrected"]
     if errata:
@@ -184,7 +182,7 @@ def report_html(result, *, figures: dict, derivation_files: list[str], equations
                 + ", ".join(f'<a href="derivation/{_e(f)}">{_e(f)}</a>' for f in derivation_files) + ".</p>"
                 if derivation_files else "<p>The derivation document could not be written (see the audit's stderr)."
                                          "</p>")
-    title = preamble.splitlines()[0].lstrip("# ")
+    title = preamble[0].lstrip("# ")
     return "\n".join(['<!DOCTYPE html>', '<html lang="en">', "<head>", '<meta charset="utf-8">',
                       '<meta name="viewport" content="width=device-width, initial-scale=1">',
                       f"<title>{_e(title)}</title>", f"<style>{_CSS}</style>", "</head>", "<body>", *body,
