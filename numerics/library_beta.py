@@ -37,6 +37,7 @@ numerics.library_beta.MissingSize: input-dim: required by AntixK/PyTorch-VAE mse
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass
 from typing import Callable
 
@@ -145,14 +146,16 @@ def convert(convention: Convention, library_beta: float, sizes: Sizes) -> Conver
     if not convention.gaussian:
         raise NotGaussian("reconstruction", f"{who} is a Bernoulli likelihood (binary cross-entropy), not a Gaussian "
                                             "one: it has no decoder variance, so no paper beta")
-    if not (math.isfinite(library_beta) and library_beta > 0):
-        raise InputError("beta", f"must be a finite number > 0, got {library_beta!r}")
+    if not (math.isfinite(library_beta) and library_beta >= sys.float_info.min):
+        raise InputError("beta", f"must be a finite number >= {sys.float_info.min:.3g} (subnormal floats lose "
+                                 f"digits), got {library_beta!r}")
     sizes.require(convention.needs, who, convention.why)
     a, b = convention.scale(sizes), convention.weight(library_beta, sizes)
     beta = b / (2 * a)
-    if not (math.isfinite(beta) and beta > 0):
-        raise InputError("beta", f"the paper's beta b / (2a) = {beta!r} is not a finite positive float64 for these "
-                                 "sizes")
+    # a subnormal a, b or b / (2a) has lost digits: refused rather than printed to 15 wrong digits
+    if not all(math.isfinite(v) and v >= sys.float_info.min for v in (a, b, beta)):
+        raise InputError("beta", f"the paper's beta b / (2a) = {beta!r} (a = {a!r}, b = {b!r}) is not a normal "
+                                 "positive float64 for these sizes")
     used = {n: getattr(sizes, n) for n in convention.needs}
     unused = tuple(n for n in ("input_dim", "batch_size", "dataset_size", "kld_weight")
                    if n not in convention.needs and getattr(sizes, n) is not None)

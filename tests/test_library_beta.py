@@ -245,3 +245,13 @@ def test_an_unused_size_is_noted_not_refused():
 ])
 def test_bad_input_is_one_line_naming_the_option(argv, flag):
     _refused(argv, flag)
+
+
+@pytest.mark.parametrize("argv", [
+    ["--library", "antixk", "--beta", "1e-320", "--input-dim", "12288", "--kld-weight", "0.00025"],   # beta subnormal
+    ["--library", "antixk", "--beta", "1e-300", "--input-dim", "12288", "--kld-weight", "1e-10"],     # b subnormal
+])
+def test_a_subnormal_beta_is_refused_not_printed_with_lost_digits(argv):
+    """Found by review: 1e-320 * 0.00025 underflows to the smallest subnormal and the answer was off by 2x."""
+    status, out, err = run_main(["convert-beta", *argv])
+    assert status == 2 and out == "" and err.count("\n") == 1 and err.startswith("error: --beta: "), err

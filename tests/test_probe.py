@@ -398,3 +398,59 @@ def test_tie_as_labelled_is_the_papers_eq_25_evaluated_directly(seed):
                   + np.log(np.linalg.det(E)) + np.trace((F - W_mu).T @ E_inv @ (F - W_mu) @ Sigma_x) - k)
     assert r.tie_as_labelled.se is None
     assert r.tie_as_labelled.value == pytest.approx(eq25, rel=1e-10, abs=1e-12)
+
+
+ADVERSARIAL = '''
+import torch
+from numerics.model import fig3_mixing
+from numerics.optimum import closed_form_optimum
+p = closed_form_optimum(fig3_mixing(), 2.0)
+W, b = torch.tensor(p.W_mu), torch.tensor(p.b_mu).reshape(-1)
+Ws, bs = torch.tensor(p.W_sigma), torch.tensor(p.b_sigma).reshape(-1)
+
+def in_place():          # the optimum as a function of the x it was given, but it scales its input in place
+    def f(x):
+        x.mul_(2)
+        return (x / 2) @ W.T + b, (x / 2) @ Ws.T + bs
+    return f
+
+def steep_logvar():      # affine, finite on the check points, but E[exp(log-variance)] overflows
+    return lambda x: (x @ W.T, 300.0 * x)
+
+def bfloat16():
+    return lambda x: ((x @ W.T + b).to(torch.bfloat16), (x @ Ws.T + bs).to(torch.bfloat16))
+
+def sparse():
+    return lambda x: ((x @ W.T + b).to_sparse(), x @ Ws.T + bs)
+'''
+
+
+def test_adversarial_encoders_are_measured_or_refused_in_one_line(tmp_path):
+    """Found by review: an encoder writing into its input must not rewrite the probe's draws (the exact optimum is
+    still measured with a zero gap); overflowing population variances, bfloat16 and sparse outputs are handled."""
+    (tmp_path / "adv.py").write_text(ADVERSARIAL)
+    base = ["probe", "--problem", "fig3", "--beta", "2", "--samples", "2000", "--json", "--encoder"]
+    status, out, err = run_main([*base, f"{tmp_path / 'adv.py'}:in_place"])
+    assert status == 0, err
+    doc = strict_json(out)
+    assert doc["exact"] and abs(doc["gap_to_optimum"]["tie"]) < 1e-10
+    for factory, words in (("steep_logvar", "overflows float64"), ("sparse", "dense tensor")):
+        status, out, err = run_main([*base, f"{tmp_path / 'adv.py'}:{factory}"])
+        assert status == 2 and out == "" and err.count("\n") == 1 and err.startswith("error: --encoder: "), err
+        assert words in err
+    status, out, err = run_main([*base, f"{tmp_path / 'adv.py'}:bfloat16"])
+    assert status == 0 and not strict_json(out)["exact"] and "bfloat16" in err and "float32" not in err
+
+
+def test_a_bad_decoder_spec_is_refused_before_the_encoder_file_runs(tmp_path):
+    (tmp_path / "loud.py").write_text("open(__file__ + '.ran', 'w').close()\ndef make():\n    return lambda x: x\n")
+    status, out, err = run_main(["probe", "--problem", "fig3", "--beta", "2", "--encoder",
+                                 f"{tmp_path / 'loud.py'}:make", "--decoder", f"{tmp_path / 'missing.py'}:f"])
+    assert status == 2 and err.startswith("error: --decoder: ") and out == ""
+    assert not (tmp_path / "loud.py.ran").exists()
+
+
+def test_a_beta_whose_objective_overflows_is_refused_naming_it():
+    status, out, err = run_main(["probe", "--problem", "fig3", "--beta", "1.7e308",
+                                 "--encoder", f"{GOOD}:optimal_encoder", "--decoder", f"{GOOD}:optimal_decoder"])
+    assert status == 2 and out == "" and err.count("\n") == 1 and err.startswith("error: --beta: "), err

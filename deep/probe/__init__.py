@@ -41,12 +41,12 @@ from numerics.optimum import closed_form_terms
 
 from .affine import fit_affine
 from .call import Decoder, Encoder
-from .load import LoadedModel, ProbeInputError, load_factory
+from .load import LoadedModel, ProbeInputError, check_spec, load_factory
 from .measure import (data_draws, decoder_check_points, encoder_check_points, exact_encoder, linear_parameters,
                       monte_carlo_encoder, reconstruction_samples)
 from .result import Estimate, Gap, ProbeResult, combination, difference
 
-__all__ = ["DEFAULT_SAMPLES", "LoadedModel", "ProbeInputError", "ProbeResult", "load_factory", "probe"]
+__all__ = ["DEFAULT_SAMPLES", "LoadedModel", "ProbeInputError", "ProbeResult", "check_spec", "load_factory", "probe"]
 
 #: Monte-Carlo draws of x by default
 DEFAULT_SAMPLES = 20_000
@@ -93,6 +93,10 @@ def probe(encoder, A, beta: float, decoder=None, *, samples: int = DEFAULT_SAMPL
         elbo = combination(reconstruction, 1.0, measured.kl, -1.0)
         objective = combination(reconstruction, 1.0, measured.kl, -beta)
 
+    if objective is not None and not math.isfinite(objective.value) and math.isfinite(reconstruction.value) \
+            and math.isfinite(measured.kl.value):
+        raise ProbeInputError("beta", f"beta * KL = {beta:g} * {measured.kl.value:.6g} overflows float64; "
+                                      "use a smaller beta")
     optimum = closed_form_terms(A, beta)
     gap = Gap(tie=difference(measured.tie, Estimate(optimum.tie)),
               loss=difference(Estimate(optimum.objective), objective) if objective is not None else None,

@@ -78,7 +78,8 @@ class UserFunction:
         outputs = []
         with torch.no_grad():
             for start in range(0, len(x), rows):
-                chunk = torch.from_numpy(x[start:start + rows]).to(self.device)
+                # a private copy: a user function that writes into its input must not rewrite the probe's draws
+                chunk = torch.tensor(x[start:start + rows], dtype=torch.float64, device=self.device)
                 try:
                     outputs.append(self.function(chunk))
                 except (Exception, SystemExit) as exc:
@@ -89,7 +90,18 @@ class UserFunction:
     def array(self, value, what: str, shape: tuple[int, int]) -> np.ndarray:
         """One output as a float64 array of ``shape``, finite; a note if it came in lower precision."""
         if isinstance(value, torch.Tensor):
-            value = value.detach().cpu().numpy()
+            if value.layout != torch.strided:
+                raise ProbeInputError(self.field, f"{what} must be a dense tensor, got layout {value.layout}")
+            if value.is_floating_point() and value.dtype not in (torch.float16, torch.float32, torch.float64):
+                note = (f"{self.field}: its outputs are {str(value.dtype).replace('torch.', '')}, not float64: the "
+                        "affine test (relative tolerance 1e-10) cannot pass, so the values are Monte-Carlo estimates")
+                if note not in self.notes:
+                    self.notes.append(note)
+                value = value.to(torch.float64)      # numpy has no bfloat16; float64 holds it exactly
+            try:
+                value = value.detach().cpu().numpy()
+            except (TypeError, RuntimeError) as exc:
+                raise ProbeInputError(self.field, f"{what} cannot be read as an array: {describe(exc)}") from None
         if not isinstance(value, np.ndarray) or not np.issubdtype(value.dtype, np.floating):
             kind = type(value).__name__ if not isinstance(value, np.ndarray) else f"array of {value.dtype}"
             raise ProbeInputError(self.field, f"{what} must be a real floating-point tensor or array, got a {kind}")

@@ -75,17 +75,23 @@ def parse_spec(spec: str, field: str) -> tuple[Path, str]:
     return Path(path), name
 
 
-def load_factory(spec: str, field: str) -> LoadedModel:
-    """Import ``FILE.py``, call ``FACTORY()`` and return what it returned (which must be callable)."""
+def check_spec(spec: str, field: str) -> tuple[Path, str, bytes]:
+    """Everything about ``FILE.py:FACTORY`` that can be checked without running the file: its form, that the file
+    exists and can be read (its bytes are returned); a command checks every spec before it imports any."""
     path, name = parse_spec(spec, field)
     if path.suffix != ".py":
         raise ProbeInputError(field, f"'{path}' is not a .py file (expected FILE.py:FACTORY)")
     if not path.is_file():
         raise ProbeInputError(field, f"'{path}' does not exist" if not path.exists() else f"'{path}' is not a file")
     try:
-        source = path.read_bytes()
+        return path, name, path.read_bytes()
     except OSError as exc:
         raise ProbeInputError(field, f"cannot read '{path}': {exc.strerror or exc}") from None
+
+
+def load_factory(spec: str, field: str) -> LoadedModel:
+    """Import ``FILE.py``, call ``FACTORY()`` and return what it returned (which must be callable)."""
+    path, name, source = check_spec(spec, field)
     module = _import(path, field)
     factory = getattr(module, name, None)
     if factory is None:

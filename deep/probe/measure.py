@@ -36,6 +36,7 @@ from ..betavae.tie import kl_diagonal_to_full, true_inference_error
 from ..linear import metrics
 from ..streams import numpy_stream
 from .affine import AffineFit
+from .load import ProbeInputError
 from .result import Estimate
 
 #: check points of the affine test: draws of the data (or of the prior, for a decoder), and a few three times wider
@@ -84,8 +85,16 @@ def linear_parameters(encoder: AffineFit, decoder: AffineFit | None, N: int, k: 
 
 def exact_encoder(p: Parameters, A: np.ndarray, beta: float) -> EncoderMeasurement:
     """The exact route (module docstring): every term of the linear model ``p``, TIE aligned at the population."""
+    with np.errstate(over="ignore"):
+        mean_variance = metrics.variances(p, A)
+        kl_part = np.sum(mean_variance)
+    if not (np.all(np.isfinite(mean_variance)) and np.isfinite(kl_part) and kl_part < 1e300):
+        # the check points passed the +-700 limit, but the population average E[exp(W_sigma x + b_sigma)] does not fit
+        raise ProbeInputError("encoder", "its log-variance grows so fast with x that the population average of the "
+                                         "variance, E[exp(log-variance)], overflows float64; no finite TIE or KL")
     aligned = metrics.aligned_tie(p, A)
-    terms = metrics.network_terms(p, A, beta, aligned.alignment)
+    with np.errstate(over="ignore"):         # beta * KL beyond float64 is refused by the caller, in one line
+        terms = metrics.network_terms(p, A, beta, aligned.alignment)
     return EncoderMeasurement(kl=Estimate(terms.kl), tie=Estimate(aligned.tie),
                               tie_as_labelled=Estimate(metrics.tie(p, A)), alignment=aligned.alignment, terms=terms)
 

@@ -69,6 +69,9 @@ def run(args, invocation) -> int:
     # the user's code runs only now, every other argument accepted; what it prints must not mix with the result
     with contextlib.redirect_stdout(sys.stderr):
         try:
+            for spec, field in ((args.encoder, "encoder"), (args.decoder, "decoder")):
+                if spec is not None:       # both files' forms checked before either is imported
+                    dp.check_spec(spec, field)
             encoder = dp.load_factory(args.encoder, "encoder")
             decoder = dp.load_factory(args.decoder, "decoder") if args.decoder is not None else None
             result = dp.probe(encoder.model, problem.A, beta, decoder.model if decoder is not None else None,
