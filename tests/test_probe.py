@@ -31,12 +31,7 @@ MODELS = Path(__file__).resolve().parent / "probe_models"
 GOOD, BAD = MODELS / "models.py", MODELS / "bad_models.py"
 
 # the non-optimal affine encoder and decoder of probe_models/models.py (Fig. 3's problem, N = k = 2)
-W_MU = np.array([[0.30, 0.10], [-0.05, 0.25]])
-B_MU = np.array([0.10, -0.20])
-W_SIGMA = np.array([[0.05, -0.02], [0.01, 0.04]])
-B_SIGMA = np.array([-1.0, -0.5])
-D = np.array([[2.0, 0.5], [0.3, 1.8]])
-B_D = np.array([0.05, -0.1])
+from probe_models.models import B_D, B_MU, B_SIGMA, D, W_MU, W_SIGMA  # noqa: E402
 
 
 def affine_encoder(W_mu, b_mu, W_sigma, b_sigma, wiggle=0.0):
