@@ -48,6 +48,7 @@ INTEGER_OPTIONS = [
     ("crosscheck", ["--problem", "fig3", "--paths", "exact"], "--seeds", 1, 1000),
     ("crosscheck", ["--problem", "fig3", "--paths", "exact"], "--train-seed", 0, 2**31 - 1),
     ("crosscheck", ["--problem", "fig3"], "--steps", 10, 10_000_000),
+    ("crosscheck", ["--problem", "fig3"], "--refine-samples", 0, 10 ** 9),
     ("train", ["--quick"], "--seeds", 1, 100_000),
     ("train", ["--quick"], "--epochs", 1, 1_000_000),
     ("train", ["--quick"], "--train-seed", 0, 2**63 - 1),

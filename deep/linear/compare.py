@@ -63,6 +63,7 @@ import torch
 from numerics.model import Parameters, Terms
 from numerics.optimum import Optimum, closed_form_optimum, closed_form_terms, general_terms, optimum_parameters
 
+from .mc_bias import hessian_gradient_sum, second_order_bias, third_derivative_contraction
 from .metrics import LinearData, TrainedQuantities, trained_quantities
 from .network import DTYPE, exact_objective_flat, sample_data, sampled_objective, split
 
@@ -136,13 +137,17 @@ def compare(t: TrainedQuantities, ref: Reference) -> dict[str, QuantityCompariso
 
 @dataclass(frozen=True)
 class McPrediction:
-    """Predicted rms relative error of each quantity for path (b) with ``samples`` averaged samples."""
+    """Predicted rms relative error of each quantity for path (b)'s estimator from ``samples`` samples: ``rms`` to
+    second order (the O(1/M) bias of :mod:`deep.linear.mc_bias` included), ``rms_first_order`` without it."""
 
     samples: int
     rms: dict
     hessian_bottom: float      # eigenvalue of the exact Hessian closest to 0 (degenerate near thresholds)
     grad_samples: int
     draws: int
+    rms_first_order: dict | None = None
+    bias_max: float = 0.0      # max |b| / samples over the parameters: the predicted second-order bias
+    bias: np.ndarray | None = None   # b / samples, the flat parameters' predicted bias (None: first order)
 
 
 def flat_optimum(o: Optimum, device=None) -> torch.Tensor:
@@ -151,8 +156,10 @@ def flat_optimum(o: Optimum, device=None) -> torch.Tensor:
 
 
 def mc_prediction(A, beta: float, samples: int, *, grad_samples: int = 20000, draws: int = 200,
-                  seed: int = 0, device=None) -> McPrediction:
-    """Polyak-Juditsky prediction of path (b)'s error after averaging over ``samples`` samples.
+                  seed: int = 0, device=None, second_order: bool = True) -> McPrediction:
+    """Prediction of path (b)'s error for an estimator from ``samples`` samples: Gaussian with covariance
+    H^-1 S H^-1 / samples (Polyak-Juditsky), centred with ``second_order`` on the optimum plus the O(1/samples)
+    bias of :func:`deep.linear.mc_bias.second_order_bias` (the estimator the refinement computes).
 
     Needs the full Hessian: meant for n = :func:`numerics.model.parameter_count` up to a few thousand parameters.
     """
@@ -161,16 +168,19 @@ def mc_prediction(A, beta: float, samples: int, *, grad_samples: int = 20000, dr
     ref = reference(A, beta)
     At = torch.as_tensor(A, dtype=DTYPE, device=device)
     theta = flat_optimum(ref.optimum, At.device)
-    H = torch.func.hessian(lambda t: exact_objective_flat(t, At, beta))(theta)
+    exact = lambda t: exact_objective_flat(t, At, beta)      # noqa: E731
+    H = torch.func.hessian(exact)(theta)
     e, V = torch.linalg.eigh(0.5 * (H + H.T))
     scale = float(e.abs().max())
     inv = 1.0 / torch.where(e.abs() < 1e-12 * scale, -1e-12 * scale * torch.ones_like(e), e)
+    Hinv = (V * inv) @ V.T
 
     def per_sample(t, x, eps):
         return sampled_objective(*split(t, N, k), x[None], eps[None], beta)
     grads = torch.func.vmap(torch.func.grad(per_sample), in_dims=(None, 0, 0))
     gen = torch.Generator(device=At.device).manual_seed(int(seed) + 7919)
     S = torch.zeros_like(H)
+    hg = torch.zeros_like(theta)
     done, chunk = 0, 2000
     while done < grad_samples:
         b = min(chunk, grad_samples - done)
@@ -178,22 +188,30 @@ def mc_prediction(A, beta: float, samples: int, *, grad_samples: int = 20000, dr
         eps = torch.randn(b, k, generator=gen, dtype=DTYPE, device=At.device)
         G = grads(theta, x, eps)
         S += G.T @ G
+        if second_order:
+            hg += hessian_gradient_sum(per_sample, theta, x, eps, G @ Hinv)
         done += b
     S /= grad_samples
-    Hinv = (V * inv) @ V.T
-    cov = Hinv @ S @ Hinv / samples
-    w, U = torch.linalg.eigh(0.5 * (cov + cov.T))
+    sigma1 = Hinv @ S @ Hinv
+    bias = (second_order_bias(Hinv, hg / grad_samples, third_derivative_contraction(exact, theta, sigma1)) / samples
+            if second_order else torch.zeros_like(theta))
+    w, U = torch.linalg.eigh(0.5 * (sigma1 + sigma1.T) / samples)
     L = (U * torch.sqrt(torch.clamp(w, min=0.0))).cpu().numpy()
     rng = np.random.default_rng(seed)
-    base = theta.cpu().numpy()
+    base, shift = theta.cpu().numpy(), bias.cpu().numpy()
     errs = {name: [] for name in QUANTITIES}
+    errs1 = {name: [] for name in QUANTITIES}
     for _ in range(draws):
-        p = Parameters.unflatten(base + L @ rng.standard_normal(L.shape[1]), N, k)
-        for name, c in compare(trained_quantities(p, A, beta), ref).items():
-            errs[name].append(c.relative_error)
+        noise = L @ rng.standard_normal(L.shape[1])
+        for centre, out in ((base + shift, errs), (base, errs1)) if second_order else ((base, errs),):
+            p = Parameters.unflatten(centre + noise, N, k)
+            for name, c in compare(trained_quantities(p, A, beta), ref).items():
+                out[name].append(c.relative_error)
     rms = {name: float(np.sqrt(np.mean(np.square(v)))) for name, v in errs.items()}
+    rms1 = {name: float(np.sqrt(np.mean(np.square(v)))) for name, v in errs1.items()} if second_order else rms
     return McPrediction(samples=int(samples), rms=rms, hessian_bottom=float(e[-1]), grad_samples=grad_samples,
-                        draws=draws)
+                        draws=draws, rms_first_order=rms1, bias_max=float(np.abs(shift).max()),
+                        bias=shift if second_order else None)
 
 
 def monte_carlo_z(comparisons: dict[str, QuantityComparison], prediction: McPrediction) -> dict:
@@ -201,13 +219,19 @@ def monte_carlo_z(comparisons: dict[str, QuantityComparison], prediction: McPred
 
     Where the first-order prediction vanishes (below :data:`MC_PREDICTION_FLOOR`) there is no z.
     """
-    # where the first-order prediction vanishes (encoder parameters of collapsed units: their per-sample
-    # gradient is exactly 0 at the optimum, they are noisy only through second-order coupling) there is no z
-    z = {q: (comparisons[q].relative_error / prediction.rms[q] if prediction.rms[q] > MC_PREDICTION_FLOOR else None)
+    # where the first-order prediction vanishes (encoder parameters when every unit has collapsed: their per-sample
+    # gradient is exactly 0 at the optimum, they are noisy only through second-order coupling) there is no z: the
+    # second-order prediction has the O(1/n) bias but not the O(1/n) fluctuation, which dominates there (measured on
+    # the paper's problem at beta = 76.19, 2M samples: W_sigma 82x, b_mu 112x its bias alone)
+    first = prediction.rms_first_order or prediction.rms
+    z = {q: (comparisons[q].relative_error / prediction.rms[q] if first[q] > MC_PREDICTION_FLOOR else None)
          for q in QUANTITIES}
     zs = [v for v in z.values() if v is not None]
     return {"samples_averaged": prediction.samples, "predicted_rms_relative_error": prediction.rms, "z": z,
+            "predicted_rms_first_order": prediction.rms_first_order, "predicted_bias_max": prediction.bias_max,
             "max_z": max(zs) if zs else None, "within_monte_carlo_error": bool(zs) and max(zs) <= MC_Z_LIMIT,
             "z_limit": MC_Z_LIMIT, "not_predicted": [q for q, v in z.items() if v is None],
-            "method": "Polyak-Juditsky: averaged iterates ~ N(optimum, H^-1 S H^-1 / n), first order"}
+            "method": "estimator ~ N(optimum + b / n, H^-1 S H^-1 / n): Polyak-Juditsky covariance, second-order bias b "
+                      "(deep.linear.mc_bias)" if prediction.bias_max else
+                      "Polyak-Juditsky: averaged iterates ~ N(optimum, H^-1 S H^-1 / n), first order"}
 

@@ -5,7 +5,7 @@ For each beta and seed the network of :mod:`deep.linear.network` is trained
 * path ``"exact"`` (a): on eq. (21) with its constants, deterministically (L-BFGS + Newton finish
   with a saddle test, :func:`deep.linear.train.train_exact`);
 * path ``"sampled"`` (b): on minibatches x = A s + eta with the reparameterisation estimator
-  (Adam, :func:`deep.linear.train.train_sampled`),
+  (Adam, then Newton on one fresh sample's objective, :func:`deep.linear.train.train_sampled`),
 
 and every quantity of :data:`deep.linear.compare.QUANTITIES` is compared with
 ``numerics.optimum``'s closed form. The general model (:class:`deep.linear.metrics.LinearData`: a covariance, a noise
@@ -51,7 +51,7 @@ from numerics.model import parameter_count
 
 from ..device import pick_device, torch_threads
 from .betas import checked_betas, near_threshold, plan_betas, plan_sampled_betas
-from .compare import MC_Z_LIMIT, compare, mc_prediction, monte_carlo_z, reference, worst_error
+from .compare import MC_PREDICTION_FLOOR, MC_Z_LIMIT, QUANTITIES, compare, mc_prediction, monte_carlo_z, reference, worst_error
 from .gradient_check import gradient_check
 from .metrics import LinearData, trained_quantities
 from .network import DTYPE, DataFactor
@@ -78,7 +78,7 @@ def _seed_list(seeds, base: int = 0) -> tuple[int, ...]:
 
 
 def run_crosscheck(A, betas=None, seeds=None, *, paths=PATHS, quick: bool = False, plan: CrosscheckPlan | None = None,
-                   seed: int = 0, sampled_steps: int | None = None, device=None,
+                   seed: int = 0, sampled_steps: int | None = None, refine_samples: int | None = None, device=None,
                    progress: bool = False) -> CrosscheckResult:
     """Train the linear model on both paths and compare it with the closed form.
 
@@ -89,7 +89,8 @@ def run_crosscheck(A, betas=None, seeds=None, *, paths=PATHS, quick: bool = Fals
     ``plan``: a :class:`CrosscheckPlan` (default :func:`deep.linear.plan.command_plan` of ``quick``);
     explicit ``betas`` / ``seeds`` / ``paths`` override it. Path (b) runs on ``plan.sampled_betas``
     (``"subset"``: :func:`deep.linear.betas.sampled_betas`; ``"all"``; every beta when ``betas`` is
-    given) with the first ``plan.sampled_seeds`` seeds; ``sampled_steps`` overrides its number of Adam steps.
+    given) with the first ``plan.sampled_seeds`` seeds; ``sampled_steps`` overrides its number of Adam steps,
+    ``refine_samples`` the size of its refinement's fresh sample (0: no refinement).
     Raises ValueError on bad input.
     """
     t0 = time.perf_counter()
@@ -120,6 +121,10 @@ def run_crosscheck(A, betas=None, seeds=None, *, paths=PATHS, quick: bool = Fals
         if int(sampled_steps) < 10:
             raise ValueError(f"sampled_steps must be >= 10, got {sampled_steps}")
         plan = replace(plan, sampled=replace(plan.sampled, steps=int(sampled_steps)))
+    if refine_samples is not None:
+        if int(refine_samples) < 0:
+            raise ValueError(f"refine_samples must be >= 0, got {refine_samples}")
+        plan = replace(plan, sampled=replace(plan.sampled, refine_samples=int(refine_samples)))
     plan = replace(plan, betas=betas, seeds=seed_list, paths=paths, sampled_betas=tuple(s_betas))
     dev = pick_device(device)
     N, k = data.N, data.k
@@ -165,8 +170,8 @@ def run_crosscheck(A, betas=None, seeds=None, *, paths=PATHS, quick: bool = Fals
 
 
 def _monte_carlo(A, beta, plan: CrosscheckPlan, comps, predictions: dict, dev, run) -> dict | None:
-    """Path (b)'s z against the predicted Monte-Carlo error for the samples ``run`` actually averaged (one prediction
-    per beta and sample count, cached in ``predictions``)."""
+    """Path (b)'s z against the predicted Monte-Carlo error of the estimate ``run`` returned, from the samples it
+    averages (one prediction per beta and sample count, cached in ``predictions``)."""
     if not plan.mc_prediction:
         return None
     N, k = A.shape
@@ -175,21 +180,13 @@ def _monte_carlo(A, beta, plan: CrosscheckPlan, comps, predictions: dict, dev, r
     n = run.samples_averaged
     if (beta, n) not in predictions:
         predictions[beta, n] = mc_prediction(A, beta, n, grad_samples=plan.mc_grad_samples, device=dev)
-    out = monte_carlo_z(comps, predictions[beta, n])
-    if run.finish is not None:
-        out["collapsed_sigma_z"] = _collapsed_sigma_z(comps, run.finish, beta)
+    pred = predictions[beta, n]
+    out = monte_carlo_z(comps, pred)
+    # the same errors against the first-order prediction alone: what the second-order bias explains
+    first = [comps[q].relative_error / pred.rms_first_order[q] for q in QUANTITIES
+             if pred.rms_first_order and pred.rms_first_order[q] > MC_PREDICTION_FLOOR]
+    out["max_z_first_order"] = max(first) if first else None
     return out
-
-
-def _collapsed_sigma_z(comps, finish: dict, beta: float) -> list[dict]:
-    """The second-order effect the first-order prediction cannot see, per collapsed unit (closed-form Sigma_z = 1):
-    exp(b_sigma) tracks beta / (beta + |D_i|^2) along the jittering iterates, so the averaged log-variance is
-    ~ -mean |D_i|^2 / beta and Sigma_z ~ 1 - mean |D_i|^2 / beta, with the window's mean |D_i|^2 measured."""
-    trained, closed = comps["sigma_z"].trained, comps["sigma_z"].closed_form
-    msq = sorted(finish["decoder_column_mean_square"], reverse=True)     # units ordered as sigma_z: by |D_i|^2
-    return [{"unit": i, "observed_error": abs(t - c), "jitter_prediction": float(1 - np.exp(-m / beta)),
-             "decoder_column_mean_square": m}
-            for i, (t, c, m) in enumerate(zip(trained, closed, msq)) if abs(c - 1.0) < 1e-12]
 
 
 def _time_constant(A, beta, plan: CrosscheckPlan, constants: dict, dev) -> dict | None:

@@ -8,9 +8,9 @@ problem. Four plans are named (:func:`named_plan`); which one a command runs is 
 name        contents                                                                    time (paper)
 ==========  ==========================================================================  ==============
 ``audit``   path (a) on 5 betas x 2 seeds, path (b) on 3 betas, 1 seed, 300 Adam steps  ~7 s
-``quick``   2 seeds, path (b) on 3 betas: 4000 Adam steps + the SGD finish (~6M samples)   ~100 s
-``full``    3 seeds, path (b) at every beta, as ``quick``                                  ~3.5 min
-``deep``    5 seeds on path (a), 2 on path (b), every beta, as ``quick``                   ~7 min
+``quick``   2 seeds, path (b) on 3 betas: 4000 Adam steps + Newton on 1M fresh samples    ~70 s
+``full``    3 seeds, path (b) at every beta, Newton on 2M samples                         ~5.5 min
+``deep``    5 seeds on path (a), 2 on path (b), every beta, as ``full``                    ~10 min (est.)
 ==========  ==========================================================================  ==============
 
 (times for the paper's problem in a fresh process on the 2-core reference machine.) The plan's
@@ -53,12 +53,11 @@ def _adam(steps: int) -> SampledSettings:
     return SampledSettings(steps=steps, batch=256, lr=1e-2, decay_fraction=0.8, average_fraction=0.2)
 
 
-# Adam to the neighbourhood, then the preconditioned-SGD finish (deep.linear.train): step 0.02 (tau = 50 steps),
-# batches doubling 512 -> 8192, the last 500 steps (10 tau, 4.1M samples) averaged; ~20 s per beta here.
-def _adam_and_finish(steps: int) -> SampledSettings:
+# Adam to the neighbourhood (averaged), then Newton on one fresh sample of `samples` pairs (deep.linear.refine):
+# ~15 s per beta here at 1e6 samples, the sample kept in memory (1 GiB).
+def _adam_and_refine(steps: int, samples: int) -> SampledSettings:
     return SampledSettings(steps=steps, batch=256, lr=1e-2, decay_fraction=0.5, average_fraction=0.2,
-                           finish_window=500, finish_eta=0.02, finish_batches=(512, 1024, 2048, 4096),
-                           finish_stage=100, finish_batch=8192)
+                           refine_samples=samples)
 
 
 PLAN_NAMES = ("audit", "quick", "full", "deep")
@@ -73,13 +72,13 @@ def named_plan(name: str) -> CrosscheckPlan:
         return CrosscheckPlan(name="audit", betas="reduced", seeds=(0, 1), sampled_betas="subset", sampled_seeds=1,
                               sampled=_adam(300), gradient_points=2, mc_prediction=False)
     if name == "quick":
-        return CrosscheckPlan(name="quick", seeds=(0, 1), sampled_seeds=1, sampled=_adam_and_finish(4000))
+        return CrosscheckPlan(name="quick", seeds=(0, 1), sampled_seeds=1, sampled=_adam_and_refine(4000, 1_000_000))
     if name == "full":
         return CrosscheckPlan(name="full", seeds=(0, 1, 2), sampled_seeds=1, sampled_betas="all",
-                              sampled=_adam_and_finish(4000), mc_grad_samples=20000)
+                              sampled=_adam_and_refine(4000, 2_000_000), mc_grad_samples=20000)
     if name == "deep":
         return CrosscheckPlan(name="deep", seeds=(0, 1, 2, 3, 4), sampled_seeds=2, sampled_betas="all",
-                              sampled=_adam_and_finish(4000), mc_grad_samples=20000)
+                              sampled=_adam_and_refine(4000, 2_000_000), mc_grad_samples=20000)
     raise ValueError(f"unknown crosscheck plan '{name}' ({', '.join(PLAN_NAMES)})")
 
 

@@ -51,17 +51,17 @@ def format_result(r: CrosscheckResult, description: str = "") -> str:
             lines.append(head + "  | L-BFGS iters   Newton  escapes  Hessian")
         else:
             s = pr["sampled"]
-            if s.get("finish_window", 0) > 0:
+            if s.get("refine_samples", 0) > 0:
                 lines.append(f"path (b): on fresh samples x = A s + eta, reparameterised: Adam ({s['steps']} steps x "
-                             f"{s['batch']}, lr {s['lr']:g}), then SGD preconditioned by |H|^-1 at Adam's end point "
-                             f"(step {s['finish_eta']:g}, batch {' -> '.join(map(str, s['finish_batches']))} x "
-                             f"{s['finish_stage']} steps each, then {s['finish_window']} steps x {s['finish_batch']} "
-                             f"averaged); seeds {', '.join(map(str, seeds))}")
+                             f"{s['batch']}, lr {s['lr']:g}, iterates averaged over the last {s['average_fraction']:.0%}), "
+                             f"then Newton on the objective of {s['refine_samples']:,} fresh samples; "
+                             f"seeds {', '.join(map(str, seeds))}")
             else:
                 lines.append(f"path (b): Adam on fresh samples x = A s + eta, reparameterised ({s['steps']} steps x "
                              f"{s['batch']}, lr {s['lr']:g}, iterates averaged over the last "
                              f"{s['average_fraction']:.0%}); seeds {', '.join(map(str, seeds))}")
-            lines.append(head + "  | max z (error / predicted Monte-Carlo rms) | h_min   tau_pred  window/tau")
+            lines.append(head + "  | max z (error / predicted Monte-Carlo rms) | h_min   Adam tau  window/tau  "
+                                "Newton passes")
         for beta in sorted({x.beta for x in recs}):
             rs = [x for x in recs if x.beta == beta]
             cells = " ".join(_cell([x.comparisons[q].relative_error for x in rs for q in qs]) for _, qs in COLUMNS)
@@ -77,7 +77,11 @@ def format_result(r: CrosscheckResult, description: str = "") -> str:
                 tc = rs[0].time_constant
                 if tc:
                     tail = f"{tail:<46}| {tc['h_min']:7.2g} {tc['tau_pred']:8.3g}  {tc['window_taus']:6.3g} " \
-                           + ("converged" if tc["converged"] else "UNCONVERGED")
+                           + ("converged" if tc["converged"] else "short")
+                refined = [x.optimiser.get("refinement") for x in rs if x.optimiser.get("refinement")]
+                if refined:
+                    tail += "  " + ", ".join(f"{u['passes']}" + ("" if u["converged"] else " UNCONVERGED")
+                                             for u in refined)
             lines.append(f"{beta:9.5g} " + cells + tail)
         if path == "exact":
             lines.append(f"max_relative_error (path a, every quantity, beta and seed) = {r.max_relative_error:.2e}")
@@ -85,27 +89,20 @@ def format_result(r: CrosscheckResult, description: str = "") -> str:
             lines.append(f"largest relative error of path (b) = {r.sampled_max_relative_error():.2e} "
                          f"(not part of max_relative_error; z <= {MC_Z_LIMIT:g} means within Monte-Carlo error)")
             if r.sampled_max_z is not None:
-                lines.append(f"sampled_max_z = {r.sampled_max_z:.3g}; tau_pred = 1 / slowest rate of the averaged "
-                             f"phase's preconditioned step at the optimum; the Monte-Carlo prediction needs the "
-                             f"(lr-weighted) averaging window >= {WINDOW_TAUS:g} tau")
-                lines.extend(_collapsed_lines(recs))
+                first = [x.monte_carlo.get("max_z_first_order") for x in recs if x.monte_carlo]
+                first = [z for z in first if z is not None]
+                lines.append(f"sampled_max_z = {r.sampled_max_z:.3g} against the second-order prediction (covariance "
+                             f"H^-1 S H^-1 / n and the estimator's O(1/n) bias, deep.linear.mc_bias)"
+                             + (f"; {max(first):.3g} against the first-order prediction alone" if first else ""))
+                lines.append(f"Adam tau = 1 / slowest rate of Adam's late preconditioned step at the optimum; its "
+                             f"(lr-weighted) averaging window is 'converged' at >= {WINDOW_TAUS:g} tau; with a "
+                             f"refinement Adam only starts Newton, which converged when its last step <= 1e-10")
     if any(x.comparisons["tie"].relative_error is None for x in r.records):
         lines.append("note: TIE n/a: with a covariance there are no sources, so no ground-truth posterior to compare with")
     if p.get("near_threshold"):
         lines.append("note: beta " + ", ".join(f"{b:g}" for b in p["near_threshold"]) +
                      " sits on a collapse threshold: the optimum is degenerate there and converges slowly")
     return "\n".join(lines)
-
-
-def _collapsed_lines(recs) -> list[str]:
-    """The collapsed units' Sigma_z against the second-order jitter prediction 1 - exp(-mean |D_i|^2 / beta)."""
-    out = []
-    for x in recs:
-        for u in (x.monte_carlo or {}).get("collapsed_sigma_z", []):
-            out.append(f"  beta {x.beta:.5g}, seed {x.seed}, collapsed unit: |Sigma_z - 1| = {u['observed_error']:.2e}; "
-                       f"second order, from the window's mean |D_i|^2 = {u['decoder_column_mean_square']:.2e}: "
-                       f"{u['jitter_prediction']:.2e} (not in the first-order prediction)")
-    return out
 
 
 def _cell(errors) -> str:

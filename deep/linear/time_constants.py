@@ -104,8 +104,8 @@ def lr_weighted_steps(settings, start: int, stop: int) -> float:
 
 def assess(A, beta: float, settings, *, v: torch.Tensor | None = None, grad_samples: int = 2000,
            device=None) -> TimeConstant:
-    """Predicted time constant of path (b) as ``settings`` (a SampledSettings) runs it, and the window rule: Adam's
-    late step, or with ``finish_window > 0`` the preconditioned-SGD finish, whose window is the averaged one.
+    """Predicted time constant of path (b)'s Adam phase as ``settings`` (a SampledSettings) runs it, and the window
+    rule (with a refinement, Adam only has to reach the refinement's basin: its own convergence is recorded there).
 
     ``v``: Adam's second moments if measured; default :func:`adam_second_moment` at the optimum.
     """
@@ -113,16 +113,6 @@ def assess(A, beta: float, settings, *, v: torch.Tensor | None = None, grad_samp
     h = torch.linalg.eigvalsh(negH)
     h_max = float(h[-1])
     zero = int((h.abs() <= ZERO_MODE_TOL * h_max).sum())
-    if settings.finish_window > 0:
-        # the finish's P = |H|^-1 (at Adam's end point; here at the optimum, where -H > 0): P (-H) = I, every mode
-        # decays at finish_eta per step, and the window is finish_window steps at that one step size
-        mu = settings.finish_eta if h[0] > 0 else 0.0
-        tau = 1.0 / mu if mu > 0 else math.inf
-        return TimeConstant(beta=float(beta), h_min=float(h[0]), h_max=h_max, zero_modes=zero, mu_min=mu, tau_pred=tau,
-                            steps=settings.steps, window_steps=float(settings.finish_window),
-                            window_taus=settings.finish_window / tau,
-                            converged=bool(settings.finish_window / tau >= WINDOW_TAUS),
-                            preconditioner="SGD finish: finish_eta |H|^-1 (H of the exact objective)")
     if v is None:
         v = adam_second_moment(A, beta, settings.batch, grad_samples, device=device)
     mu = slowest_rate(negH, settings.lr / (v.sqrt() + ADAM_EPS))

@@ -44,15 +44,11 @@ scales (entries of W_mu ~ 0.01, of D ~ 0.7 on the paper's problem): lr 1e-2 was 
 {3e-3, 1e-2} at 4000-20000 steps there.
 
 Adam alone leaves a stationary bias: its normalised steps keep the iterates' jitter ~ lr whatever the batch, and
-the average of a jittering iterate is not the optimum at second order. With ``finish_window > 0`` a second phase
-follows Adam (:meth:`SampledSettings.finish_schedule`): plain SGD on the sampled objective with a *fixed*
-preconditioner P = |H|^-1 (H the Hessian of the exact objective at Adam's end point, eigenvalues taken in absolute
-value: the one curvature matrix the model offers, formed once), a fixed step ``finish_eta`` and a batch that doubles
-along ``finish_batches`` up to ``finish_batch``; only the last ``finish_window`` steps, all at ``finish_batch``, are
-averaged. The jitter's covariance is then ~ finish_eta / (2 finish_batch) H^-1 S H^-1, so the bias shrinks with
-finish_eta / finish_batch while the window spans finish_eta * finish_window time constants (the preconditioned
-rate is ~ finish_eta per step). A diagonal P was measured too slow there: the flattest direction of the paper's
-problem (b_mu against b_D) couples coordinates, and a stable step for the stiff W_mu block left it ~100x slower.
+the average of a jittering iterate is not the optimum at second order (a preconditioned-SGD finish with growing
+batches, tried before, left the collapsed unit's variance 70 Monte-Carlo standard errors low on the paper's
+problem). With ``refine_samples > 0`` Adam's averaged iterate is refined on one fresh sample of that size: Newton's
+method on that sample's objective (:mod:`deep.linear.refine`), so the result is the sample-average estimator,
+whose error is Monte-Carlo error alone (:mod:`deep.linear.mc_bias` predicts its second-order part).
 
 >>> import torch
 >>> from numerics.problems import fig3_problem
@@ -82,8 +78,8 @@ from numerics.model import Parameters, parameter_count
 from numerics.variances import UNIT, Variances
 
 from .hessian_operators import DenseHessian, KrylovHessian
-from .network import (DTYPE, DataFactor, LinearVAE, as_data, exact_objective_flat, sample_data, sampled_objective,
-                      split)
+from .network import (DTYPE, DataFactor, LinearVAE, as_data, exact_objective_flat, sample_data, sampled_objective)
+from .refine import RefineSettings, refine, refine_seed
 
 NEWTON_MAX_PARAMS = 2500
 
@@ -118,28 +114,14 @@ class SampledSettings:
     decay_fraction: float = 0.5
     average_fraction: float = 0.25
     init_scale: float = 0.1
-    # the preconditioned-SGD finish (module docstring); finish_window = 0: none, Adam's iterates are averaged
-    finish_window: int = 0                      # averaged steps at finish_batch
-    finish_eta: float = 0.02
-    finish_batches: tuple[int, ...] = ()        # the growing batches before the window, finish_stage steps each
-    finish_stage: int = 100
-    finish_batch: int = 8192
-
-    def finish_schedule(self) -> tuple[tuple[int, int], ...]:
-        """(batch, steps) of each stage of the finish, the averaged window last; () without a finish.
-
-        >>> SampledSettings(finish_window=500, finish_batches=(512, 1024), finish_batch=2048).finish_schedule()
-        ((512, 100), (1024, 100), (2048, 500))
-        """
-        if self.finish_window <= 0:
-            return ()
-        return tuple((b, self.finish_stage) for b in self.finish_batches) + ((self.finish_batch, self.finish_window),)
+    refine_samples: int = 0     # > 0: Adam's average refined on a fresh sample of this size (deep.linear.refine)
 
     @property
     def samples_averaged(self) -> int:
-        """How many samples the averaged iterates saw: what the Monte-Carlo prediction divides by."""
-        if self.finish_window > 0:
-            return self.finish_window * self.finish_batch
+        """How many samples the returned estimate averages: what the Monte-Carlo prediction divides by (the
+        refinement's fresh sample, else the averaged Adam steps' minibatches)."""
+        if self.refine_samples > 0:
+            return self.refine_samples
         return (self.steps - self.average_start) * self.batch
 
     def lr_at(self, step: int) -> float:
@@ -190,15 +172,15 @@ class SampledRun:
     samples: int               # every sample drawn, both phases
     final_loss: float          # minibatch estimate of -objective, averaged over the last 100 steps
     wall_time: float
-    samples_averaged: int = 0  # samples seen by the averaged iterates
-    finish: dict | None = None  # the preconditioned-SGD finish: schedule, step, and the window's jitter
+    samples_averaged: int = 0  # samples the returned estimate averages (SampledSettings.samples_averaged)
+    refinement: dict | None = None   # deep.linear.refine.Refinement.record(); None without a refinement
 
     def optimiser_record(self) -> dict:
         """What the optimiser did (the JSON's ``optimiser``)."""
-        name = "Adam, then preconditioned SGD with growing batches, averaged window" if self.finish else \
+        name = "Adam, averaged, then Newton on a fresh sample's objective" if self.refinement else \
             "Adam, reparameterisation, averaged final phase"
         return {"optimiser": name, "steps": self.steps, "batch": self.batch, "samples": self.samples,
-                "samples_averaged": self.samples_averaged, "final_loss": self.final_loss, "finish": self.finish}
+                "samples_averaged": self.samples_averaged, "final_loss": self.final_loss, "refinement": self.refinement}
 
 
 def _lbfgs(theta, objective, s: ExactSettings, tol):
@@ -370,8 +352,8 @@ def train_exact(A: torch.Tensor | DataFactor, beta: float, seed: int, settings: 
 
 
 def train_sampled(A: torch.Tensor, beta: float, seed: int, settings: SampledSettings = SampledSettings()) -> SampledRun:
-    """Path (b): Adam on fresh minibatches with the reparameterisation estimator, then (``finish_window > 0``) the
-    preconditioned-SGD finish; the averaged iterate is returned."""
+    """Path (b): Adam on fresh minibatches with the reparameterisation estimator, iterates averaged, then
+    (``refine_samples > 0``) Newton on one fresh sample's objective (:func:`deep.linear.refine.refine`)."""
     t0 = time.perf_counter()
     s = settings
     N, k = A.shape
@@ -379,7 +361,6 @@ def train_sampled(A: torch.Tensor, beta: float, seed: int, settings: SampledSett
     # the data/noise stream gets its own generator, on the device, seeded apart from the initialisation
     gen = torch.Generator(device=A.device).manual_seed(int(np.random.SeedSequence([int(seed), 1]).generate_state(1)[0]))
     opt = torch.optim.Adam(net.parameters(), lr=s.lr)
-    finishing = bool(s.finish_schedule())
     avg = torch.zeros_like(net.flat())
     n_avg = 0
     recent = []
@@ -392,57 +373,18 @@ def train_sampled(A: torch.Tensor, beta: float, seed: int, settings: SampledSett
         loss = -sampled_objective(*net.tensors(), x, eps, beta)
         loss.backward()
         opt.step()
-        if step >= s.average_start and not finishing:
+        if step >= s.average_start:
             avg += net.flat()
             n_avg += 1
         if step >= s.steps - 100:
             recent.append(float(loss.detach()))
-    samples, finish = s.steps * s.batch, None
-    if finishing:
-        theta, finish, loss_tail = _finish(net.flat(), A, beta, s, gen)
-        samples += sum(b * n for b, n in s.finish_schedule())
-        recent = loss_tail
-        net.load_flat(theta)
-    elif n_avg:
+    if n_avg:
         net.load_flat(avg / n_avg)
+    samples, refinement = s.steps * s.batch, None
+    if s.refine_samples > 0:
+        r = refine(net.flat(), A, beta, RefineSettings(samples=s.refine_samples), refine_seed(seed))
+        net.load_flat(r.theta)
+        samples, refinement = samples + s.refine_samples, r.record()
     return SampledRun(params=net.as_parameters(), steps=s.steps, batch=s.batch, samples=samples,
                       final_loss=float(np.mean(recent)) if recent else math.nan, wall_time=time.perf_counter() - t0,
-                      samples_averaged=s.samples_averaged, finish=finish)
-
-
-def _finish(theta: torch.Tensor, A: torch.Tensor, beta: float, s: SampledSettings, gen: torch.Generator):
-    """The preconditioned-SGD finish (module docstring): (averaged theta, its record, the last minibatch losses)."""
-    N, k = A.shape
-    if parameter_count(N, k) > NEWTON_MAX_PARAMS:
-        raise ValueError(f"the preconditioned finish forms the {parameter_count(N, k)}-parameter Hessian; at most "
-                         f"{NEWTON_MAX_PARAMS} (set finish_window = 0)")
-    negH = -torch.func.hessian(lambda t: exact_objective_flat(t, A, beta))(theta)
-    w, V = torch.linalg.eigh(0.5 * (negH + negH.T))
-    # |eigenvalues|: a point short of the concave region still gets a descent preconditioner (saddle-free Newton)
-    w = w.abs().clamp(min=1e-12 * float(w.abs().max()))
-    P = (V / w) @ V.T
-    objective = lambda t, x, e: sampled_objective(*split(t, N, k), x, e, beta)     # noqa: E731
-    grad = torch.func.grad_and_value(objective)
-    avg = torch.zeros_like(theta)
-    d_sq = torch.zeros(k, dtype=theta.dtype, device=theta.device)     # window mean of |D_i|^2 per unit
-    schedule = s.finish_schedule()
-    losses, window = [], schedule[-1][1]
-    for stage, (b, n) in enumerate(schedule):
-        averaged = stage == len(schedule) - 1
-        for i in range(n):
-            x = sample_data(A, b, gen)
-            eps = torch.randn(b, k, generator=gen, dtype=A.dtype, device=A.device)
-            g, value = grad(theta, x, eps)
-            theta = theta + s.finish_eta * (P @ g)
-            if averaged:
-                avg += theta
-                d_sq += (split(theta, N, k)[4] ** 2).sum(0)
-                if i >= n - 100:
-                    losses.append(-float(value))
-    avg /= window
-    record = {"preconditioner": "|H|^-1, H the exact objective's Hessian at Adam's end point",
-              "eta": s.finish_eta, "schedule": [list(x) for x in schedule], "window_steps": window,
-              "adam_end_hessian_min": float(torch.linalg.eigvalsh(0.5 * (negH + negH.T))[0]),
-              # what a collapsed unit's Sigma_z feels at second order: exp(b_sigma) tracks beta / (beta + |D_i|^2)
-              "decoder_column_mean_square": [float(v) for v in d_sq / window]}
-    return avg, record, losses
+                      samples_averaged=s.samples_averaged, refinement=refinement)

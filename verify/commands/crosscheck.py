@@ -1,7 +1,7 @@
 """``crosscheck``: the linear model of Section IV.B trained with torch, compared with the closed form.
 
 ``python -m verify crosscheck [--quick] [--json] [--plot FILE] [--betas B1,B2,...] [--seeds S]
-[--train-seed S0] [--paths exact,sampled] [--steps T]`` with the shared problem options (``--problem paper|fig3``,
+[--train-seed S0] [--paths exact,sampled] [--steps T] [--refine-samples M]`` with the shared problem options (``--problem paper|fig3``,
 ``--mixing FILE``, ``--random NxK --seed S``). ``--seed`` keeps its meaning (the seed of
 ``--random``); the training seeds are ``S0 .. S0 + S - 1`` (``--train-seed``, default 0).
 
@@ -48,7 +48,10 @@ def configure(parser) -> None:
                         help="exact (path a), sampled (path b), or both (default; exact alone, the only one, with "
                              "--covariance or the variance options)")
     parser.add_argument("--steps", default=None, metavar="T",
-                        help="Adam steps of path (b) before its preconditioned SGD finish (default 4000)")
+                        help="Adam steps of path (b) before its Newton refinement (default 4000)")
+    parser.add_argument("--refine-samples", default=None, metavar="M",
+                        help="size of the fresh sample path (b)'s Newton refinement solves on (default 1000000 with "
+                             "--quick, 2000000 without; 0: none, Adam's average is the estimate)")
     parser.add_argument("--plot", metavar="FILE", help="write the figure (trained vs closed form along beta)")
     add_problem_arguments(parser, data=True)
 
@@ -78,6 +81,8 @@ def run(args, invocation) -> int:
     seeds = bounded_int("--seeds", args.seeds, 1, 1000) if args.seeds is not None else None
     train_seed = bounded_int("--train-seed", args.train_seed, 0, 2 ** 31 - 1)
     steps = bounded_int("--steps", args.steps, 10, 10_000_000) if args.steps is not None else None
+    refine_samples = (bounded_int("--refine-samples", args.refine_samples, 0, 10 ** 9)
+                      if args.refine_samples is not None else None)
     paths = None
     if args.paths is not None:
         paths = tuple(p.strip() for p in args.paths.split(",") if p.strip())
@@ -126,7 +131,8 @@ def run(args, invocation) -> int:
     for note in notes:
         print(f"note: {note}", file=sys.stderr)
     result = cc.run_crosscheck(data if general else given.problem.A, betas, seeds, paths=paths, quick=args.quick,
-                               seed=train_seed, sampled_steps=steps, progress=not args.json)
+                               seed=train_seed, sampled_steps=steps, refine_samples=refine_samples,
+                               progress=not args.json)
     if args.plot is not None:
         from deep.linear.plot import plot_crosscheck
         with plot_errors(args.plot):
