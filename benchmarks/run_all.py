@@ -39,7 +39,8 @@ def command_rows():
         rows.append(("python -m verify audit (default run, every claim)", wall,
                      note + "; budget 120 s (its spot checks re-train 4 networks of the stored converged runs)"))
     wall, note = _command(["crosscheck", "--quick", "--json"],
-                          lambda d: f"max_relative_error {d['max_relative_error']:.2e}; budget 120 s")
+                          lambda d: f"max_relative_error {d['max_relative_error']:.2e}; sampled_max_z "
+                                    f"{d['sampled_max_z']:.3g}; budget 120 s")
     rows.append(("python -m verify crosscheck --quick", wall, note))
     return rows
 
