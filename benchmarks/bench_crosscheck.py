@@ -152,7 +152,7 @@ def bench_to_tolerance(beta: float):
     t_b = time.perf_counter() - t0
     from deep.linear.metrics import network_terms
     g_b = gap(network_terms(sr.params, A, beta).objective)
-    rows.append((f"path (b): Adam on samples ({s.steps} steps x {s.batch})",
+    rows.append((f"path (b): Adam ({s.steps} x {s.batch}) + Newton on {s.refine_samples:.0e} samples",
                  {tol: t_b for tol in TOLS if d2_err(sr.params.D) <= tol},
                  f"final gap {g_b:.0e}, d^2 error {d2_err(sr.params.D):.0e}, {t_b:.1f} s"))
 

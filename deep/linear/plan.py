@@ -9,7 +9,7 @@ name        contents                                                            
 ==========  ==========================================================================  ==============
 ``audit``   path (a) on 5 betas x 2 seeds, path (b) on 3 betas, 1 seed, 300 Adam steps  ~7 s
 ``quick``   2 seeds, path (b) on 3 betas: 4000 Adam steps + Newton on 1M fresh samples    ~70 s
-``full``    3 seeds, path (b) at every beta, Newton on 2M samples                         ~5.5 min
+``full``    3 seeds, path (b) at every beta, Newton on 2M samples                         ~4-5.5 min
 ``deep``    5 seeds on path (a), 2 on path (b), every beta, as ``full``                    ~10 min (est.)
 ==========  ==========================================================================  ==============
 
