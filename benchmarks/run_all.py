@@ -37,7 +37,7 @@ def command_rows():
     with tempfile.TemporaryDirectory() as tmp:
         wall, note = _command(["audit", "--out", os.path.join(tmp, "a")])
         rows.append(("python -m verify audit (default run, every claim)", wall,
-                     note + "; budget 120 s (its spot checks re-train 4 networks of the stored converged runs)"))
+                     note + "; budget 150 s (its spot checks re-train 4 networks of the stored converged runs)"))
     wall, note = _command(["crosscheck", "--quick", "--json"],
                           lambda d: f"max_relative_error {d['max_relative_error']:.2e}; sampled_max_z "
                                     f"{d['sampled_max_z']:.3g}; budget 120 s")

@@ -378,6 +378,11 @@ MUTANTS = [
        "            if True:",
        "path (b)'s Newton refinement without its step halving",
        ["tests/test_pathb_convergence.py::test_refined_estimate_is_within_monte_carlo_error_on_a_small_problem"]),
+    _m("bias-sign-check-inverted", TRAINED, "deep/linear/compare.py",
+       '    return entry["observed"] * entry["predicted_bias"] > 0',
+       '    return entry["observed"] * entry["predicted_bias"] < 0',
+       "path (b)'s sign check of bias-dominated errors inverted",
+       ["tests/test_pathb_convergence.py::test_refined_estimate_is_within_monte_carlo_error_on_a_small_problem"]),
     # ------------------------------------------------------------------ closed forms of the general model
     _m("general-log-sigma-d-shift", CLOSED, "numerics/optimum.py",
        "shift = -N / 2 * np.log(2 * np.pi) - N / 2 * np.log(s2)",

@@ -12,7 +12,8 @@ import pytest
 import torch
 
 from deep.linear import crosscheck as cc
-from deep.linear.compare import MC_Z_LIMIT, QUANTITIES, compare, flat_optimum, mc_prediction, reference
+from deep.linear.compare import (MC_PREDICTION_FLOOR, MC_Z_LIMIT, QUANTITIES, compare, flat_optimum, mc_prediction,
+                                 monte_carlo_z, reference)
 from deep.linear.mc_bias import hessian_gradient_sum, second_order_bias, third_derivative_contraction
 from deep.linear.metrics import trained_quantities
 from deep.linear.network import exact_objective_flat, module_shapes
@@ -109,7 +110,7 @@ def test_refined_estimate_is_within_monte_carlo_error_on_a_small_problem(beta):
     closed form (independent route: the closed form, and the second-order prediction for the refinement's sample
     size). beta = 2 has one collapsed unit, whose variance is off by the estimator's second-order bias alone; at
     beta = 0.05 Adam's 1000 steps end far off and undamped Newton steps diverged (measured max z 2.6 over beta 0.05,
-    0.15, 1, 1.25, 3, 7 and two seeds each). Can fail: the same errors against the prediction for 100x more samples
+    0.15, 1, 3, 7 and two seeds each). Can fail: the same errors against the prediction for 100x more samples
     exceed the limit."""
     M = 200_000
     s = SampledSettings(steps=1000, batch=128, lr=1e-2, decay_fraction=0.5, refine_samples=M)
@@ -121,9 +122,17 @@ def test_refined_estimate_is_within_monte_carlo_error_on_a_small_problem(beta):
         run = train_sampled(torch.tensor(SMALL), beta, seed, s)
         assert run.refinement["converged"] and run.refinement["samples"] == M
         c = compare(trained_quantities(run.params, SMALL, beta), ref)
-        z = {q: c[q].relative_error / pred.rms[q] for q in QUANTITIES if pred.rms[q] > 1e-8}
+        # z where the first-order noise is predicted (as crosscheck does); its denominator the full second-order rms
+        z = {q: c[q].relative_error / pred.rms[q] for q in QUANTITIES if pred.rms_first_order[q] > MC_PREDICTION_FLOOR}
         assert max(z.values()) <= MC_Z_LIMIT, z
         assert max(c[q].relative_error / tight.rms[q] for q in z) > MC_Z_LIMIT
+        # z is blind to signs: where the bias dominates, the observed error has its sign (the collapsed unit's
+        # variance is low, as in the brute-force test below; the objective, a maximum, can only be lower)
+        mc = monte_carlo_z(c, pred)
+        assert mc["bias_signs_agree"] is not False, mc["bias_dominated"]
+        assert c["objective"].trained <= c["objective"].closed_form     # the closed form is the global maximum
+        if beta == 2.0:
+            assert mc["bias_dominated"]["sigma_z[1]"]["predicted_bias"] < 0
 
 
 def _offsets(N, k):
@@ -137,7 +146,8 @@ def test_second_order_prediction_against_brute_force_replicates():
     """The predicted Monte-Carlo error of the sample-average estimator (deep/linear/compare.mc_prediction with the
     O(1/M) bias of deep/linear/mc_bias.py) against 80 independent refinements on M = 5000 samples each, started at
     the optimum (brute force). At beta = 2 unit 2 has collapsed: its log-variance b_sigma is biased low by 1.9e-3,
-    24 replicate standard errors (measured with 200 replicates: -1.82e-3 +- 0.07e-3 observed). The replicates' rms
+    about 15 standard errors of the mean of 80 replicates (measured with 200 replicates: -1.82e-3 +- 0.07e-3
+    observed, 24 standard errors). The replicates' rms
     relative error of every quantity is within 0.83-1.07 of the prediction (measured). Can fail: the zero-bias
     (first-order) hypothesis is rejected."""
     beta, M, R = 2.0, 5000, 80
@@ -178,6 +188,36 @@ def test_second_order_bias_by_hand_for_a_gaussian_log_variance():
     S = (grads ** 2).mean().reshape(1, 1)
     hg = hessian_gradient_sum(per_sample, theta, x, torch.zeros_like(x), (grads[:, None] @ Hinv)) / x.numel()
     b = second_order_bias(Hinv, hg, third_derivative_contraction(exact, theta, Hinv @ S @ Hinv))
-    assert float(b[0]) == pytest.approx(-1.0, abs=0.02)
+    # the estimate's sampling sd over seeds is 0.007 (measured, 8 seeds): 5 sd
+    assert float(b[0]) == pytest.approx(-1.0, abs=0.035)
     M = 1000
-    assert float(b[0]) / M == pytest.approx(digamma(M / 2) - math.log(M / 2), rel=0.02)
+    assert float(b[0]) / M == pytest.approx(digamma(M / 2) - math.log(M / 2), rel=0.035)
+
+
+def test_refinement_is_skipped_above_the_dense_hessian_cap():
+    """Above NEWTON_MAX_PARAMS each Newton pass would form an n x n Hessian: the refinement is skipped, said so in
+    the record, and the estimate's sample count is Adam's averaged minibatches (what the prediction would divide
+    by). 300 x 4 has 2 * 300 * 4 (W_mu, D) + 4 * 4 (W_sigma) + ... > 2500 parameters."""
+    from deep.linear.train import NEWTON_MAX_PARAMS
+    from numerics.model import parameter_count
+    N, k = 300, 4
+    assert parameter_count(N, k) > NEWTON_MAX_PARAMS
+    A = 0.5 * (np.ones((N, k)) + np.eye(N, k))
+    s = SampledSettings(steps=20, batch=8, refine_samples=1000)
+    run = train_sampled(torch.tensor(A), 1.0, 0, s)
+    assert "skipped" in run.refinement and not run.refined
+    assert run.samples_averaged == (20 - s.average_start) * 8 == 5 * 8
+    assert run.optimiser_record()["optimiser"].startswith("Adam, reparameterisation")
+
+
+def test_refinement_stops_at_its_pass_budget_unconverged():
+    """Passes over the sample, halved steps included, never exceed max_passes; a run that has not met the step
+    tolerance by then says converged = False (from a start 0.05 off at beta = 0.05 it needs 18, measured; on a
+    20000-pair sample its rate is 0.5 and 40 passes do not suffice)."""
+    A = torch.tensor(SMALL)
+    theta = flat_optimum(reference(SMALL, 0.05).optimum)
+    start = theta + 0.05 * torch.randn(theta.shape, generator=torch.Generator().manual_seed(0), dtype=theta.dtype)
+    r = refine(start, A, 0.05, RefineSettings(samples=200_000, max_passes=3), seed=0)
+    assert r.passes <= 3 and not r.converged
+    full = refine(start, A, 0.05, RefineSettings(samples=200_000), seed=0)
+    assert full.converged and full.passes <= RefineSettings().max_passes

@@ -281,12 +281,18 @@ def long_fig3() -> Protocol:
 #: the grids of the converged runs: the reduced ones (half-decades around beta = 1; Fig. 3 also beta = 60, panel E)
 CONVERGED_SEEDS = 20
 
+#: :data:`deep.betavae.stopping.PAPER_BUDGET`'s rule with room to converge: at beta <= 1 the Fig. 2 network needs
+#: 850-2350 epochs (measured over 20 realisations), more than the paper's 1000, so its converged campaign caps at 10000
+CONVERGENCE_BUDGET = StoppingRule(window=50, tolerance=0.05, min_epochs=100, max_epochs=10000)
+
 
 def converged_fig2() -> Protocol:
-    """Fig. 2 trained to convergence (:data:`deep.betavae.stopping.PAPER_BUDGET`: at most the paper's 1000 epochs),
-    20 realisations x 6 betas, the paper's Adam (1e-3) and batch 100; the evidence the audit's verdicts rest on."""
+    """Fig. 2 trained to convergence (:data:`CONVERGENCE_BUDGET`: at most 10000 epochs, because
+    at beta <= 1 this network needs up to about 2400, beyond the paper's 1000), 20 realisations x 6 betas, the paper's
+    Adam (1e-3) and batch 100; the evidence the audit's verdicts rest on. ``epochs`` is ignored under a stopping rule
+    (kept at 1000 so that the protocol pinned by the recorded campaign still matches)."""
     return Protocol(name="converged-fig2", figure="fig2", betas=REDUCED_BETAS, seeds=CONVERGED_SEEDS, epochs=1000,
-                    mc_samples=100, stopping=PAPER_BUDGET).validated()
+                    mc_samples=100, stopping=CONVERGENCE_BUDGET).validated()
 
 
 def converged_fig3() -> Protocol:

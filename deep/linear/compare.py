@@ -38,7 +38,8 @@ as z = observed / predicted. Measured against 80 brute-force replicates on N = 8
 within Monte-Carlo error (an unconverged optimiser, or Adam's average without the refinement: its jitter bias is
 O(lr), not O(1/n)). Where the first-order prediction vanishes (the encoder of a unit when every unit has collapsed,
 D = 0: its per-sample gradient is 0 at the optimum) the error is O(1/n) with a fluctuation the bias does not
-describe: such quantities get no z.
+describe: such quantities get no z. z sees the size of an error, not its sign: where the bias dominates an
+entry its sign is compared as well (``bias_signs_agree``).
 
 >>> import numpy as np
 >>> from numerics.optimum import closed_form_optimum
@@ -68,6 +69,8 @@ MC_Z_LIMIT = 6.0   # path (b) is "within Monte-Carlo error" when every z <= this
 MC_PREDICTION_FLOOR = 1e-8   # a predicted rms relative error below this counts as "not predicted"
 SCALARS = ("reconstruction", "kl", "elbo", "objective", "log_likelihood", "mie", "tie")
 QUANTITIES = ("dtd_eigenvalues", "sigma_z", "w_sigma", "b_mu", "b_D", "dtd_offdiagonal") + SCALARS
+SIGNED = ("dtd_eigenvalues", "sigma_z") + SCALARS     # quantities whose entries have a signed error
+BIAS_DOMINATED = 3.0   # an entry whose predicted bias exceeds this many first-order sds: its sign is checked
 
 
 @dataclass(frozen=True)
@@ -108,6 +111,25 @@ def relative_error(trained, closed) -> float:
     return float(np.max(np.abs(t - c) / np.maximum(np.abs(c), 1.0)))
 
 
+def signed_errors(comparisons: dict[str, QuantityComparison]) -> dict[str, np.ndarray]:
+    """(trained - closed form) / max(|closed form|, 1) per entry of each :data:`SIGNED` quantity: the relative
+    error with its sign (z sees only its size)."""
+    out = {}
+    for q in SIGNED:
+        c = comparisons[q]
+        if c.relative_error is None:
+            continue
+        t, r = np.atleast_1d(np.asarray(c.trained, float)), np.atleast_1d(np.asarray(c.closed_form, float))
+        if t.shape == r.shape:
+            out[q] = (t - r) / np.maximum(np.abs(r), 1.0)
+    return out
+
+
+def same_sign(entry: dict) -> bool:
+    """Whether a ``bias_dominated`` entry's observed error has the sign of its predicted bias (0 has neither)."""
+    return entry["observed"] * entry["predicted_bias"] > 0
+
+
 def _vector(x):
     return tuple(float(v) for v in np.asarray(x).ravel())
 
@@ -145,6 +167,8 @@ class McPrediction:
     rms_first_order: dict | None = None
     bias_max: float = 0.0      # max |b| / samples over the parameters: the predicted second-order bias
     bias: np.ndarray | None = None   # b / samples, the flat parameters' predicted bias (None: first order)
+    signed_mean: dict | None = None  # SIGNED quantity -> predicted mean signed error per entry (second order)
+    signed_sd: dict | None = None    # SIGNED quantity -> its first-order standard deviation per entry
 
 
 def flat_optimum(o: Optimum, device=None) -> torch.Tensor:
@@ -198,23 +222,34 @@ def mc_prediction(A, beta: float, samples: int, *, grad_samples: int = 20000, dr
     base, shift = theta.cpu().numpy(), bias.cpu().numpy()
     errs = {name: [] for name in QUANTITIES}
     errs1 = {name: [] for name in QUANTITIES}
+    signed, signed1 = {name: [] for name in SIGNED}, {name: [] for name in SIGNED}
     for _ in range(draws):
         noise = L @ rng.standard_normal(L.shape[1])
-        for centre, out in ((base + shift, errs), (base, errs1)) if second_order else ((base, errs),):
+        for centre, out, sout in ((base + shift, errs, signed), (base, errs1, signed1)) if second_order else \
+                ((base, errs, signed),):
             p = Parameters.unflatten(centre + noise, N, k)
-            for name, c in compare(trained_quantities(p, A, beta), ref).items():
+            comps = compare(trained_quantities(p, A, beta), ref)
+            for name, c in comps.items():
                 out[name].append(c.relative_error)
+            for name, v in signed_errors(comps).items():
+                sout[name].append(v)
     rms = {name: float(np.sqrt(np.mean(np.square(v)))) for name, v in errs.items()}
     rms1 = {name: float(np.sqrt(np.mean(np.square(v)))) for name, v in errs1.items()} if second_order else rms
+    mean = {name: tuple(np.mean(v, axis=0)) for name, v in signed.items() if v}
+    sd = {name: tuple(np.std(v, axis=0)) for name, v in (signed1 if second_order else signed).items() if v}
     return McPrediction(samples=int(samples), rms=rms, hessian_bottom=float(e[-1]), grad_samples=grad_samples,
                         draws=draws, rms_first_order=rms1, bias_max=float(np.abs(shift).max()),
-                        bias=shift if second_order else None)
+                        bias=shift if second_order else None, signed_mean=mean if second_order else None,
+                        signed_sd=sd)
 
 
 def monte_carlo_z(comparisons: dict[str, QuantityComparison], prediction: McPrediction) -> dict:
     """z = observed / predicted rms relative error per quantity, and whether every z <= :data:`MC_Z_LIMIT`.
 
-    Where the first-order prediction vanishes (below :data:`MC_PREDICTION_FLOOR`) there is no z.
+    Where the first-order prediction vanishes (below :data:`MC_PREDICTION_FLOOR`) there is no z. Entries whose
+    predicted bias exceeds :data:`BIAS_DOMINATED` first-order standard deviations (the collapsed unit's variance) are
+    listed in ``bias_dominated`` with their signed errors, and ``bias_signs_agree`` says whether each observed error
+    has the predicted bias's sign (reported; it does not enter ``within_monte_carlo_error``).
     """
     # where the first-order prediction vanishes (encoder parameters when every unit has collapsed: their per-sample
     # gradient is exactly 0 at the optimum, they are noisy only through second-order coupling) there is no z: the
@@ -224,7 +259,15 @@ def monte_carlo_z(comparisons: dict[str, QuantityComparison], prediction: McPred
     z = {q: (comparisons[q].relative_error / prediction.rms[q] if first[q] > MC_PREDICTION_FLOOR else None)
          for q in QUANTITIES}
     zs = [v for v in z.values() if v is not None]
-    return {"samples_averaged": prediction.samples, "predicted_rms_relative_error": prediction.rms, "z": z,
+    # z is blind to the sign of an error; where the predicted bias dominates an entry, compare signs as well
+    dominated = {}
+    for q, observed in signed_errors(comparisons).items() if prediction.signed_mean else ():
+        for i, (o, m, s) in enumerate(zip(observed, prediction.signed_mean[q], prediction.signed_sd[q])):
+            if abs(m) > max(BIAS_DOMINATED * s, MC_PREDICTION_FLOOR):
+                dominated[f"{q}[{i}]"] = {"observed": float(o), "predicted_bias": float(m), "first_order_sd": float(s)}
+    agree = all(same_sign(v) for v in dominated.values())
+    return {"samples_averaged": prediction.samples, "bias_dominated": dominated,
+            "bias_signs_agree": agree if dominated else None, "predicted_rms_relative_error": prediction.rms, "z": z,
             "predicted_rms_first_order": prediction.rms_first_order, "predicted_bias_max": prediction.bias_max,
             "max_z": max(zs) if zs else None, "within_monte_carlo_error": bool(zs) and max(zs) <= MC_Z_LIMIT,
             "z_limit": MC_Z_LIMIT, "not_predicted": [q for q, v in z.items() if v is None],

@@ -9,9 +9,9 @@ batches growing to 8192 (4.1M samples averaged).
 
 The refinement removes that bias by changing the estimator, not the budget: it draws ``samples`` fresh pairs
 (x, eps) once and solves the sample-average first-order condition grad F_M(theta) = 0 (F_M the mean of the
-reparameterised objective over that fixed sample: sample-average approximation, an M-estimator) by the chord
-iteration theta <- theta + P grad F_M(theta), started at the averaged SGD iterate, a step halved while it lowers
-F_M (damped Newton: from a start far off, at small beta on small problems, undamped steps diverged). P = |H|^-1, H the exact
+reparameterised objective over that fixed sample: sample-average approximation, an M-estimator) by damped Newton,
+theta <- theta + P grad F_M(theta), started at the averaged SGD iterate, a step halved while it lowers F_M (from a
+start far off, at small beta on small problems, undamped steps diverged). P = |H|^-1, H the exact
 objective's Hessian at the current point, formed anew on every pass: it fixes the rate, not the answer, which
 is determined by the sample alone (the fixed point has grad F_M = 0). Near the solution the rate is the spectral radius of
 I - P (-H_M), H_M the sample Hessian: O(M^-1/2) away from a collapse threshold (measured at the optimum of the
@@ -48,11 +48,11 @@ STORE_BYTES = 2 * 1024 ** 3   # a fresh sample up to this size is kept in memory
 
 @dataclass(frozen=True)
 class RefineSettings:
-    """The fresh sample's size, the chunk it is drawn in, and when the chord iteration stops."""
+    """The fresh sample's size, the chunk it is drawn in, and when damped Newton stops."""
 
     samples: int = 1_000_000
     chunk: int = 8192
-    max_passes: int = 20
+    max_passes: int = 40         # passes over the sample in all, halved steps included (each pass costs one F_M)
     step_tol: float = 1e-10      # stop when max |step| <= step_tol (1 + max |theta|): the SAA solution's rounding
 
 
@@ -69,7 +69,7 @@ class Refinement:
     backtracks: int = 0          # steps halved because they lowered the sample objective
 
     def record(self) -> dict:
-        return {"method": "Newton chord iteration on the objective of one fresh sample (sample-average approximation)",
+        return {"method": "damped Newton on the objective of one fresh sample (sample-average approximation)",
                 "preconditioner": "|H|^-1, H the exact objective's Hessian at each pass's point",
                 "samples": self.samples, "passes": self.passes, "step_max": list(self.step_max),
                 "converged": self.converged, "rate": self.rate, "backtracks": self.backtracks}
@@ -129,7 +129,7 @@ def refine(theta: torch.Tensor, A: torch.Tensor, beta: float, settings: RefineSe
     steps: list[float] = []
     converged, backtracks = False, 0
     f, g = sample.value_and_gradient(theta, beta)
-    for _ in range(s.max_passes):
+    while sample.passes < s.max_passes:
         step = _preconditioner(theta, A, beta) @ g
         size = float(step.abs().max())
         if not math.isfinite(size):
@@ -139,13 +139,15 @@ def refine(theta: torch.Tensor, A: torch.Tensor, beta: float, settings: RefineSe
             converged = True
             break
         # damped Newton: a step that lowers F_M (beyond its rounding) is halved, each try one pass
-        for _try in range(s.max_passes):
+        accepted = False
+        while sample.passes < s.max_passes:
             f_new, g_new = sample.value_and_gradient(theta + step, beta)
             if f_new >= f - 1e-12 * (1.0 + abs(f)):
+                accepted = True
                 break
             step, backtracks = 0.5 * step, backtracks + 1
-        else:
-            break                       # no step along P g raises F_M: stalled (not converged)
+        if not accepted:
+            break                       # the pass budget ran out halving a step that lowers F_M: not converged
         theta, f, g = theta + step, f_new, g_new
         steps.append(float(step.abs().max()))
     rate = steps[-1] / steps[-2] if len(steps) >= 2 and steps[-2] > 0 else math.nan

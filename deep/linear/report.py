@@ -11,7 +11,7 @@ crosscheck
 """
 from __future__ import annotations
 
-from .compare import MC_Z_LIMIT
+from .compare import BIAS_DOMINATED, MC_Z_LIMIT, same_sign
 from .plan import PATHS
 from .result import CrosscheckResult
 from .time_constants import WINDOW_TAUS
@@ -80,7 +80,8 @@ def format_result(r: CrosscheckResult, description: str = "") -> str:
                            + ("converged" if tc["converged"] else "short")
                 refined = [x.optimiser.get("refinement") for x in rs if x.optimiser.get("refinement")]
                 if refined:
-                    tail += "  " + ", ".join(f"{u['passes']}" + ("" if u["converged"] else " UNCONVERGED")
+                    tail += "  " + ", ".join("skipped" if "skipped" in u else
+                                             f"{u['passes']}" + ("" if u["converged"] else " UNCONVERGED")
                                              for u in refined)
             lines.append(f"{beta:9.5g} " + cells + tail)
         if path == "exact":
@@ -94,9 +95,19 @@ def format_result(r: CrosscheckResult, description: str = "") -> str:
                 lines.append(f"sampled_max_z = {r.sampled_max_z:.3g} against the second-order prediction (covariance "
                              f"H^-1 S H^-1 / n and the estimator's O(1/n) bias, deep.linear.mc_bias)"
                              + (f"; {max(first):.3g} against the first-order prediction alone" if first else ""))
+                dominated = [(x.beta, key, v) for x in recs if x.monte_carlo
+                             for key, v in (x.monte_carlo.get("bias_dominated") or {}).items()]
+                if dominated:
+                    wrong = [f"{key} at beta = {b:g}" for b, key, v in dominated
+                             if not same_sign(v)]
+                    lines.append(f"bias-dominated entries (predicted bias > {BIAS_DOMINATED:g} first-order sd): "
+                                 f"{len(dominated)}, observed error of the predicted bias's sign in "
+                                 f"{len(dominated) - len(wrong)}" + (f"; opposite sign: {', '.join(wrong)}" if wrong
+                                                                     else ""))
                 lines.append(f"Adam tau = 1 / slowest rate of Adam's late preconditioned step at the optimum; its "
                              f"(lr-weighted) averaging window is 'converged' at >= {WINDOW_TAUS:g} tau; with a "
-                             f"refinement Adam only starts Newton, which converged when its last step <= 1e-10")
+                             f"refinement Adam only starts Newton, which converged when its last step <= "
+                             f"1e-10 (1 + max |theta|)")
     if any(x.comparisons["tie"].relative_error is None for x in r.records):
         lines.append("note: TIE n/a: with a covariance there are no sources, so no ground-truth posterior to compare with")
     if p.get("near_threshold"):

@@ -45,12 +45,17 @@ class CrosscheckRecord:
     time_constant: dict | None = None   # path (b): predicted time constant and the window rule (time_constants.py)
 
     def iterations(self) -> dict:
-        """What the optimiser did, in short: L-BFGS iterations, Newton steps, escapes (a); Adam steps (b)."""
+        """What the optimiser did, in short: L-BFGS iterations, Newton steps, escapes (a); Adam steps and the
+        refinement's Newton passes (b)."""
         o = self.optimiser
         if self.path == "exact":
             return {"seed": self.seed, "lbfgs": o["lbfgs_iterations"], "newton": o["newton_steps"],
                     "escapes": o["escapes"], "kind": o["kind"]}
-        return {"seed": self.seed, "adam_steps": o["steps"], "samples": o["samples"]}
+        out = {"seed": self.seed, "adam_steps": o["steps"], "samples": o["samples"]}
+        ref = o.get("refinement") or {}
+        if "passes" in ref:
+            out.update(newton_passes=ref["passes"], refinement_converged=ref["converged"])
+        return out
 
     def to_json(self) -> dict:
         return {"path": self.path, "beta": self.beta, "seed": self.seed, "max_relative_error": self.max_relative_error,

@@ -170,14 +170,18 @@ class SampledRun:
     steps: int                 # Adam steps
     batch: int
     samples: int               # every sample drawn, both phases
-    final_loss: float          # minibatch estimate of -objective, averaged over the last 100 steps
+    final_loss: float          # Adam's minibatch estimate of -objective over its last 100 steps (before any refinement)
     wall_time: float
     samples_averaged: int = 0  # samples the returned estimate averages (SampledSettings.samples_averaged)
-    refinement: dict | None = None   # deep.linear.refine.Refinement.record(); None without a refinement
+    refinement: dict | None = None   # deep.linear.refine.Refinement.record(); {"skipped": why}; None if not asked
+
+    @property
+    def refined(self) -> bool:
+        return bool(self.refinement) and "skipped" not in self.refinement
 
     def optimiser_record(self) -> dict:
         """What the optimiser did (the JSON's ``optimiser``)."""
-        name = "Adam, averaged, then Newton on a fresh sample's objective" if self.refinement else \
+        name = "Adam, averaged, then Newton on a fresh sample's objective" if self.refined else \
             "Adam, reparameterisation, averaged final phase"
         return {"optimiser": name, "steps": self.steps, "batch": self.batch, "samples": self.samples,
                 "samples_averaged": self.samples_averaged, "final_loss": self.final_loss, "refinement": self.refinement}
@@ -380,11 +384,16 @@ def train_sampled(A: torch.Tensor, beta: float, seed: int, settings: SampledSett
             recent.append(float(loss.detach()))
     if n_avg:
         net.load_flat(avg / n_avg)
-    samples, refinement = s.steps * s.batch, None
-    if s.refine_samples > 0:
+    samples, refinement, averaged = s.steps * s.batch, None, s.samples_averaged
+    if s.refine_samples > 0 and parameter_count(N, k) > NEWTON_MAX_PARAMS:
+        # each Newton pass forms the exact n x n Hessian (n^2 memory, n^3 eigendecomposition): not beyond the cap
+        refinement = {"skipped": f"{parameter_count(N, k)} parameters (> {NEWTON_MAX_PARAMS}): the Newton refinement "
+                                 "forms the dense Hessian; Adam's average is returned"}
+        averaged = (s.steps - s.average_start) * s.batch
+    elif s.refine_samples > 0:
         r = refine(net.flat(), A, beta, RefineSettings(samples=s.refine_samples), refine_seed(seed))
         net.load_flat(r.theta)
         samples, refinement = samples + s.refine_samples, r.record()
     return SampledRun(params=net.as_parameters(), steps=s.steps, batch=s.batch, samples=samples,
                       final_loss=float(np.mean(recent)) if recent else math.nan, wall_time=time.perf_counter() - t0,
-                      samples_averaged=s.samples_averaged, refinement=refinement)
+                      samples_averaged=averaged, refinement=refinement)

@@ -28,7 +28,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quick", action="store_true", help="the reduced protocol (seconds) instead of the long one")
     parser.add_argument("--protocol", choices=("reduced", "long", "converged", "paper"), metavar="NAME",
                         help="reduced (= --quick), long (default), converged (20 realisations, each trained until the "
-                             "stopping rule holds, at most 1000 epochs: the audit's evidence), paper (Section V / "
+                             "stopping rule holds, at most 10000 epochs for Fig. 2 and 1000 for Fig. 3: the audit's "
+                             "evidence), paper (Section V / "
                              "Appendix C: 100 or 300 realisations x 1000 epochs; days on a CPU)")
     parser.add_argument("--resume", metavar="DIR", help="run in chunks of realisations, each saved in DIR when done; "
                                                         "rerunning the same command continues where it stopped")
