@@ -156,6 +156,8 @@ def refine(theta: torch.Tensor, A: torch.Tensor, beta: float, settings: RefineSe
 
 
 def refine_seed(seed: int) -> int:
-    """The fresh sample's seed for a run seeded ``seed``: apart from the initialisation's and the SGD stream's."""
+    """The fresh sample's seed for a run seeded ``seed``: apart from the initialisation's and the SGD stream's, and
+    independent of beta, so that one seed's runs at every beta share one sample (common random numbers: their
+    errors are correlated across beta; each run's z is about that run alone)."""
     return int(np.random.SeedSequence([int(seed), 2]).generate_state(1)[0])
 
