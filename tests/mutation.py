@@ -11,7 +11,8 @@ directory removed after the run, which ``hypothesis.configuration.storage_direct
 database and its caches instead of ``./.hypothesis``), so a kill never depends on what an earlier run stored;
 a ``.hypothesis`` directory appearing in a copy is a harness error. Every run starts in its own session
 (process group); on a timeout the whole group is killed, so the ``python -m verify`` processes some tests
-start cannot outlive it (nor can they outlive a Ctrl-C or SIGTERM of the harness).
+start cannot outlive it (nor can they outlive a Ctrl-C or SIGTERM of the harness). The runs share the cores:
+each gets cpu_count // jobs intra-op threads (``OMP_NUM_THREADS``, ``MKL_NUM_THREADS``, unless already set).
 
 Results: ``killed`` (pytest exit 1: a test failed; or exit 2/3, a collection/internal error, when its
 output names the mutated file: the kill set passed on the unmutated copy, so that error can only come
@@ -113,8 +114,22 @@ def kill_groups(kill) -> list[list[str]]:
     return ([nodes] if nodes else []) + [shlex.split(k) for k in kill if " -k " in k]
 
 
+#: intra-op threads of each run: the cores shared among the parallel runs (set by :func:`run`); None leaves them
+_THREADS: list = [None]
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def threads_per_run(jobs: int) -> int:
+    """The cores divided among ``jobs`` runs (at least 1): two torch runs each spinning 2 OpenMP threads on 2 cores
+    were measured > 30x slower (300 s timeouts for two 10 s kill sets)."""
+    return max(1, (os.cpu_count() or 1) // max(1, jobs))
+
+
 def env_for(copy: Path, cache: Path, hypothesis_dir: Path | None = None) -> dict:
     env = dict(os.environ)
+    if _THREADS[0] is not None:
+        for name in THREAD_VARIABLES:
+            env.setdefault(name, str(_THREADS[0]))      # a caller's explicit choice wins
     env["PYTHONPATH"] = str(copy) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     env["BETAVAE_CACHE"] = str(cache)
     # no .pyc in the copy: a restored file of the same size and mtime second must never reuse a mutant's bytecode
@@ -343,6 +358,7 @@ def _run(selected, jobs, timeout, progress, note):
     with tempfile.TemporaryDirectory(prefix="betavae-mutation-") as tmp:
         tmp = Path(tmp)
         jobs = max(1, min(jobs, len(selected)))
+        _THREADS[0] = threads_per_run(jobs)     # the baseline and every mutant run alike
         copies = [make_copy(files, tmp / f"copy{i}") for i in range(jobs)]
         expected = tree_hash(copies[0], files)
         for m in selected:                      # every snippet is there before anything runs

@@ -236,3 +236,15 @@ def test_plumbing_a_timeout_kills_the_runs_process_group_with_its_children(tmp_p
         time.sleep(0.05)
     assert not _alive(child)
     assert not H._LIVE
+
+
+def test_plumbing_parallel_runs_share_the_cores_and_an_explicit_thread_count_wins(monkeypatch, tmp_path):
+    """Two torch kill sets on 2 cores, each spinning 2 OpenMP threads, timed out at 300 s where one alone took 10 s:
+    each run gets cpu_count // jobs threads, unless the caller set the variable."""
+    monkeypatch.setattr(H.os, "cpu_count", lambda: 8)
+    assert (H.threads_per_run(1), H.threads_per_run(2), H.threads_per_run(16)) == (8, 4, 1)
+    monkeypatch.setattr(H, "_THREADS", [3])
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setenv("MKL_NUM_THREADS", "5")
+    env = H.env_for(tmp_path, tmp_path)
+    assert env["OMP_NUM_THREADS"] == "3" and env["MKL_NUM_THREADS"] == "5"
