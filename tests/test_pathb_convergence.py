@@ -197,7 +197,7 @@ def test_second_order_bias_by_hand_for_a_gaussian_log_variance():
 def test_refinement_is_skipped_above_the_dense_hessian_cap():
     """Above NEWTON_MAX_PARAMS each Newton pass would form an n x n Hessian: the refinement is skipped, said so in
     the record, and the estimate's sample count is Adam's averaged minibatches (what the prediction would divide
-    by). 300 x 4 has 2 * 300 * 4 (W_mu, D) + 4 * 4 (W_sigma) + ... > 2500 parameters."""
+    by). 300 x 4 has 3 * 300 * 4 (W_mu, W_sigma, D) + 300 (b_D) + 2 * 4 (b_mu, b_sigma) = 3908 > 2500 parameters."""
     from deep.linear.train import NEWTON_MAX_PARAMS
     from numerics.model import parameter_count
     N, k = 300, 4

@@ -104,11 +104,15 @@ def worst_error(comparisons: dict) -> float:
     return max(c.relative_error for c in comparisons.values() if c.relative_error is not None)
 
 
+def _signed_relative(t: np.ndarray, c: np.ndarray) -> np.ndarray:
+    return (t - c) / np.maximum(np.abs(c), 1.0)
+
+
 def relative_error(trained, closed) -> float:
     t, c = np.atleast_1d(np.asarray(trained, float)), np.atleast_1d(np.asarray(closed, float))
     if t.shape != c.shape or not np.all(np.isfinite(t)):
         return math.inf
-    return float(np.max(np.abs(t - c) / np.maximum(np.abs(c), 1.0)))
+    return float(np.max(np.abs(_signed_relative(t, c))))
 
 
 def signed_errors(comparisons: dict[str, QuantityComparison]) -> dict[str, np.ndarray]:
@@ -121,7 +125,7 @@ def signed_errors(comparisons: dict[str, QuantityComparison]) -> dict[str, np.nd
             continue
         t, r = np.atleast_1d(np.asarray(c.trained, float)), np.atleast_1d(np.asarray(c.closed_form, float))
         if t.shape == r.shape:
-            out[q] = (t - r) / np.maximum(np.abs(r), 1.0)
+            out[q] = _signed_relative(t, r)
     return out
 
 

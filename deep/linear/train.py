@@ -122,6 +122,11 @@ class SampledSettings:
         refinement's fresh sample, else the averaged Adam steps' minibatches)."""
         if self.refine_samples > 0:
             return self.refine_samples
+        return self.adam_samples_averaged
+
+    @property
+    def adam_samples_averaged(self) -> int:
+        """The minibatch samples of the averaged Adam steps."""
         return (self.steps - self.average_start) * self.batch
 
     def lr_at(self, step: int) -> float:
@@ -389,7 +394,7 @@ def train_sampled(A: torch.Tensor, beta: float, seed: int, settings: SampledSett
         # each Newton pass forms the exact n x n Hessian (n^2 memory, n^3 eigendecomposition): not beyond the cap
         refinement = {"skipped": f"{parameter_count(N, k)} parameters (> {NEWTON_MAX_PARAMS}): the Newton refinement "
                                  "forms the dense Hessian; Adam's average is returned"}
-        averaged = (s.steps - s.average_start) * s.batch
+        averaged = s.adam_samples_averaged
     elif s.refine_samples > 0:
         r = refine(net.flat(), A, beta, RefineSettings(samples=s.refine_samples), refine_seed(seed))
         net.load_flat(r.theta)
